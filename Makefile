@@ -1,0 +1,28 @@
+# The README's two commands: `make demo` and `make test`. Both run set-up first (idempotent).
+VENV := .venv
+PY := $(VENV)/bin/python
+LAB ?= /var/tmp/autoverify-lab
+DEMO := var/demo
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	bash tools/setup.sh
+
+demo: setup
+	bash tools/demo.sh
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -ra
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	duplicates || true
+
+bench: setup
+	$(PY) bench/inspect_batch.py
+	$(PY) bench/ntfs_check.py
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from autoverify.cli.main import main
+
+sys.exit(main())

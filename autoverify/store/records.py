@@ -1,0 +1,128 @@
+"""Write the pipeline's dataclasses to the database; each unit is one transaction."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict
+
+import sqlite_utils
+
+from autoverify.models import CheckResult, Finding, Inspection, Snapshot, Volume
+from autoverify.store.db import now, transaction
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+
+
+def register_snapshots(db: sqlite_utils.Database, snapshots: Iterable[Snapshot]) -> int:
+    """Record newly discovered snapshots (idempotent); return how many were new."""
+    new = 0
+    with transaction(db):
+        known = {r["id"] for r in db.query("select id from snapshots")}
+        for snap in snapshots:
+            db["systems"].upsert({"name": snap.system, "cluster": snap.cluster, "last_seen": now()}, pk="name")
+            if db["systems"].get(snap.system).get("first_seen") is None:
+                db["systems"].update(snap.system, {"first_seen": now()})
+            if snap.id in known:
+                continue
+            new += 1
+            db["snapshots"].insert({"id": snap.id, "system": snap.system, "cluster": snap.cluster,
+                                    "taken_at": snap.taken_at, "kind": snap.kind, "path": snap.path,
+                                    "discovered_at": now(), "status": "pending"})
+            db["disks"].insert_all([{"snapshot_id": snap.id, "idx": i, "path": d.path, "format": d.format,
+                                     "size": d.size, "backing_chain": json.dumps(list(d.backing_chain))}
+                                    for i, d in enumerate(snap.disks)])
+    return new
+
+
+def pending_snapshot_ids(db: sqlite_utils.Database) -> list[str]:
+    """Snapshots never verified, oldest first (a crash mid-run leaves them pending)."""
+    return [r["id"] for r in db.query(
+        "select id from snapshots where verified_at is null order by taken_at, id")]
+
+
+def start_run(db: sqlite_utils.Database, kind: str) -> int:
+    with transaction(db):
+        return db["runs"].insert({"kind": kind, "started_at": now(), "outcome": "running",
+                                  "pid": os.getpid()}).last_pk
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, outcome: str, counts: dict, message: str = "") -> None:
+    with transaction(db):
+        db["runs"].update(run_id, {"ended_at": now(), "outcome": outcome,
+                                   "counts": json.dumps(counts, sort_keys=True), "message": message})
+
+
+def snapshot_status(findings: Iterable[Finding], checks: Iterable[CheckResult]) -> str:
+    """healthy / warning / failed: the worst of the findings and check verdicts."""
+    worst = max((SEVERITY_RANK.get(f.severity, 1) for f in findings), default=0)
+    for c in checks:
+        worst = max(worst, 2 if c.status == "errors" else 0)
+    return "failed" if worst >= 2 else "warning" if worst == 1 else "healthy"
+
+
+def finding_row(f: Finding, run_id: int | None, source: str, cluster: str | None = None) -> dict:
+    row = asdict(f)
+    row["check_id"] = row.pop("check")
+    return {**row, "run_id": run_id, "source": source, "cluster": cluster, "created_at": now()}
+
+
+def save_verification(db: sqlite_utils.Database, run_id: int, snap: Snapshot, insp: Inspection,
+                      checks: dict[str, CheckResult], skipped: dict[str, str],
+                      extra_findings: Iterable[Finding] = ()) -> str:
+    """Store everything verify learnt about one snapshot, in ONE transaction; return its status.
+
+    `checks` maps a volume's device to its check result; `skipped` maps a device to the
+    reason it was not checked (no letter and not a CSV, BitLocker, not NTFS, ...).
+    """
+    check_findings = [f for c in checks.values() for f in c.findings]
+    findings = [*insp.errors, *check_findings, *extra_findings]
+    status = snapshot_status(findings, checks.values())
+    with transaction(db):
+        sid = snap.id
+        for table in ("volumes", "mounted_devices", "cluster_disks", "csv_volumes"):
+            db[table].delete_where("snapshot_id = ?", [sid])
+        db["findings"].delete_where("snapshot_id = ? and source != 'audit'", [sid])
+        db["volumes"].insert_all([_volume_row(sid, v, checks.get(v.device), skipped.get(v.device))
+                                  for v in insp.volumes])
+        db["mounted_devices"].insert_all([{"snapshot_id": sid, **asdict(m)} for m in insp.mounted_devices])
+        if insp.cluster:
+            cl = insp.cluster
+            db["cluster_disks"].insert_all([
+                {"snapshot_id": sid, "resource_id": d.resource_id, "cluster": cl.name, "name": d.name,
+                 "disk_id": d.disk_id, "disk_id_type": d.disk_id_type, "is_csv": int(d.is_csv),
+                 "grp": d.group, "status": d.status, "letters": ",".join(d.letters)} for d in cl.disks])
+            db["csv_volumes"].insert_all([
+                {"snapshot_id": sid, "csv_id": c.csv_id, "cluster": cl.name, "name": c.name,
+                 "disk_name": c.disk_name, "disk_id": c.disk_id, "offset": c.offset,
+                 "partition_number": c.partition_number, "volume_guid": c.volume_guid, "status": c.status,
+                 "label": c.label, "last_backup": snap.taken_at if c.status == "Attached" else None}
+                for c in cl.csv_volumes])
+        db["findings"].insert_all([finding_row(f, run_id, "inspect" if f in insp.errors else "check",
+                                               insp.cluster.name if insp.cluster else snap.cluster)
+                                   for f in findings])
+        os_ = insp.os
+        csvs = sorted(c.name for c in (insp.cluster.csv_volumes if insp.cluster else ()) if c.status == "Attached")
+        db["snapshots"].update(sid, {
+            "verified_at": now(), "run_id": run_id, "status": status, "csvs": json.dumps(csvs),
+            "os_product": os_.product_name if os_ else None, "os_version": os_.version if os_ else None,
+            "os_build": os_.build if os_ else None, "hostname": os_.hostname if os_ else None,
+            "installation_type": os_.installation_type if os_ else None,
+            "enable_csv": None if insp.enable_csv is None else int(insp.enable_csv), "seconds": insp.seconds})
+        if os_:
+            db["systems"].update(snap.system, {"os_product": os_.product_name, "os_version": os_.version})
+    return status
+
+
+def _volume_row(sid: str, v: Volume, check: CheckResult | None, skip_reason: str | None) -> dict:
+    row = asdict(v)
+    row["drive_letters"] = ",".join(v.drive_letters)
+    row["mount_paths"] = json.dumps(list(v.mount_paths))
+    for b in ("bootable", "encrypted", "compressed"):
+        row[b] = int(row[b])
+    row.update({"snapshot_id": sid,
+                "check_status": check.status if check else "skipped",
+                "check_reason": skip_reason, "mft_records": check.mft_records if check else None,
+                "check_seconds": check.seconds if check else None})
+    return row

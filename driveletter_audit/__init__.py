@@ -1,0 +1,1 @@
+"""Drive-letter and CSV compliance across cluster nodes: pure rules over node inventories."""

@@ -1,0 +1,1 @@
+"""HTML health reports: rendering (Jinja2, self-contained HTML) and delivery (SMTP)."""
