@@ -156,22 +156,32 @@ def launch(drives: Sequence[Drive], settings: Settings = Settings()):
     """Return a launched handle (caller must `close` it). Prefer the `appliance` context manager."""
     errors = []
     for mode in _plan(settings.accel):
-        g = _new_handle(drives, mode, settings)
+        try:
+            g = _new_handle(drives, mode, settings)
+        except RuntimeError as exc:  # a drive qemu-img cannot open: no accelerator will help
+            names = ", ".join(d.path for d in drives)
+            raise ApplianceError(f"the libguestfs appliance cannot open {names} ({_last_line(exc)}).") from None
         try:
             _launch(g, settings.launch_timeout)
         except (RuntimeError, ApplianceError) as exc:
             close(g)
-            errors.append(f"{mode}: {exc}")
+            errors.append(f"{mode}: {_last_line(exc)}")
             if mode == "kvm" and settings.accel == "auto":
                 _state["kvm_failed"] = True
                 log.warning("QEMU did not start under KVM (%s); falling back to TCG for this process.",
-                            str(exc).strip().splitlines()[-1] if str(exc).strip() else exc)
+                            _last_line(exc))
                 continue
             break
         log.debug("appliance launched under %s with %d drive(s)", mode, len(drives))
         g.autoverify_accel = mode  # type: ignore[attr-defined]
         return g
     raise ApplianceError("the libguestfs appliance failed to start (" + "; ".join(errors)[:500] + ").")
+
+
+def _last_line(exc: BaseException) -> str:
+    """libguestfs errors end with boilerplate; the first line says what went wrong."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else exc.__class__.__name__
 
 
 def accel_in_use() -> str:

@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+from autoverify.config import load_config
 from autoverify.errors import EXIT_OPERATIONAL, EXIT_USAGE, AutoVerifyError, NotBuiltYet
 
 EXIT_CODES_HELP = """exit codes:
@@ -23,6 +24,10 @@ EXIT_CODES_HELP = """exit codes:
   4  chkdsk: errors found on the volume
   8  chkdsk: the volume could not be checked (not NTFS, BitLocker, unreadable)
 """
+
+
+NEEDS_CONFIG = {"autoverify.cli.verify_cmd", "autoverify.cli.report_cmd", "autoverify.cli.schedule_cmd",
+                "driveletter_audit.cli"}
 
 
 def _common() -> argparse.ArgumentParser:
@@ -118,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
+        # Commands that work on the store validate config.toml first, before anything else
+        # (a broken config is exit 2 even for a command not built yet).
+        args.cfg = load_config(args.config) if args.handler.split(":")[0] in NEEDS_CONFIG else None
         return resolve(args.handler)(args)
     except AutoVerifyError as exc:
         print(f"autoverify: {exc}", file=sys.stderr)
