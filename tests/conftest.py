@@ -47,3 +47,97 @@ def manifest(lab_dir: Path) -> dict:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+LAB_CONFIG = """\
+[store]
+root = "{store}"
+
+[database]
+path = "{db}"
+
+[guestfs]
+batch_size = {batch_size}
+
+[schedule]
+verify = "{verify}"
+report = "{report}"
+audit = "{audit}"
+misfire_grace_time = 30
+
+[reports]
+out_dir = "{out}"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+retries = 0
+backoff_seconds = 0
+
+[[partners]]
+name = "Contoso IT"
+emails = ["noc@contoso.example"]
+clusters = ["CSVNodes"]
+
+[[partners]]
+name = "Legacy Care"
+emails = ["ops@legacy.example"]
+clusters = ["LEGACY"]
+
+[[clusters]]
+name = "CSVNodes"
+nodes = ["NODE1", "NODE2", "NODE3"]
+
+[[clusters]]
+name = "LEGACY"
+nodes = ["OLDNODE1"]
+"""
+
+
+def write_lab_config(folder: Path, lab_dir: Path, **overrides) -> Path:
+    """A config.toml for the lab's store with its database and reports inside `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    values = {"store": lab_dir / "store", "db": folder / "autoverify.db", "out": folder / "reports",
+              "batch_size": 8, "verify": "0 1 * * *", "report": "0 7 * * *", "audit": "0 6 * * 1",
+              "smtp_port": 2525, **overrides}
+    path = folder / "config.toml"
+    path.write_text(LAB_CONFIG.format(**values))
+    return path
+
+
+@pytest.fixture(scope="session")
+def lab_config():
+    """The factory `write_lab_config(folder, lab_dir, **overrides) -> config path`."""
+    return write_lab_config
+
+
+@pytest.fixture(scope="session")
+def verified_lab(lab_dir: Path, tmp_path_factory) -> tuple[Path, Path]:
+    """(config path, database path): the verify pipeline run once over the whole lab store.
+
+    The verified database is cached per source of autoverify/ (a fresh copy per session, so
+    tests may write to it); reports and the audit read their inputs from it.
+    """
+    import shutil
+
+    from autoverify.config import load_config
+    from autoverify.verify import run_verify
+
+    folder = tmp_path_factory.mktemp("verified-lab")
+    config = write_lab_config(folder, lab_dir)
+    db = folder / "autoverify.db"
+    cached = CACHE / f"verified-{source_hash(ROOT / 'autoverify')}-{lab_dir.name}.db"
+    if cached.is_file():
+        shutil.copyfile(cached, db)
+    else:
+        summary = run_verify(load_config(config))
+        assert summary.outcome in ("ok", "findings"), summary.line()
+        assert summary.left == 0, summary.line()
+        db_tmp = CACHE / f"{cached.name}.{os.getpid()}.tmp"
+        import sqlite3
+
+        with sqlite3.connect(db) as src, sqlite3.connect(db_tmp) as dst:
+            src.backup(dst)
+        os.replace(db_tmp, cached)
+    return config, db

@@ -1,0 +1,330 @@
+"""The verify pipeline: discover -> register -> inspect (batched) -> check volumes -> store.
+
+Why it is shaped this way: the appliance is the expensive part (one launch per batch of
+disks), so every selected snapshot goes to `inspect_snapshots` in one stream; the NTFS
+checker reads volumes through qemu-nbd, outside the appliance; each snapshot's results
+are written in ONE transaction, so a crash or a stop leaves every snapshot either fully
+stored (with `verified_at`) or untouched, and the next run takes what is left.
+The stages are parameters (defaulting to the real ones) so tests can inject fakes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autoverify import store
+from autoverify.errors import EXIT_USAGE, AlreadyRunning, AutoVerifyError
+from autoverify.guestfs_session import Settings
+from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snapshot, Volume
+
+log = logging.getLogger(__name__)
+
+Discover = Callable[[Path], list[Snapshot]]
+Inspect = Callable[..., Iterator[Inspection]]
+Check = Callable[[object], CheckResult]
+OpenReader = Callable[..., AbstractContextManager]
+Progress = Callable[[int, int, str, str], None]  # (done, total, snapshot id, status)
+
+
+class UnknownSnapshot(AutoVerifyError):
+    """--snapshot / --system names nothing in the store."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which snapshots a run takes: by default the ones never verified."""
+
+    system: str | None = None
+    snapshot: str | None = None  # an explicit id is verified even if it was already
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class VerifySummary:
+    """What one verify run did; `counts` is what the runs table stores."""
+
+    run_id: int
+    outcome: str  # "ok" | "findings" | "stopped" | "failed"
+    discovered: int
+    new: int
+    selected: int
+    verified: int
+    statuses: dict[str, str] = field(default_factory=dict)  # snapshot id -> healthy|warning|failed
+    volumes_checked: int = 0
+    volumes_skipped: int = 0
+    findings: int = 0
+    left: int = 0  # selected but not verified (stopped, limit, failure)
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def counts(self) -> dict:
+        by = {s: sum(1 for v in self.statuses.values() if v == s) for s in ("healthy", "warning", "failed")}
+        return {"discovered": self.discovered, "new": self.new, "selected": self.selected,
+                "verified": self.verified, **by, "volumes_checked": self.volumes_checked,
+                "volumes_skipped": self.volumes_skipped, "findings": self.findings, "left": self.left}
+
+    def line(self) -> str:
+        """The one-line summary of the run for the log."""
+        c = self.counts
+        return (f"verify run {self.run_id} {self.outcome}: {c['verified']} of {c['selected']} snapshot(s) verified "
+                f"({c['healthy']} healthy, {c['warning']} warning, {c['failed']} failed), "
+                f"{c['volumes_checked']} volume(s) checked, {c['findings']} finding(s), {c['left']} left, "
+                f"{c['new']} new in the store, {self.seconds:.0f} s")
+
+
+# --- stage defaults (imported lazily: the stages are written in parallel) -------------------
+
+def _discover(root: Path) -> list[Snapshot]:
+    from autoverify.discovery import discover
+
+    return discover(root)
+
+
+def _inspect(snapshots: Sequence[Snapshot], settings: Settings, batch_size: int = 8,
+             snapshot_timeout: int = 600) -> Iterator[Inspection]:
+    from autoverify.inspection import inspect_snapshots
+
+    return inspect_snapshots(snapshots, settings, batch_size=batch_size, snapshot_timeout=snapshot_timeout)
+
+
+def _check(reader) -> CheckResult:
+    from autoverify.checks.ntfs import check_ntfs
+
+    return check_ntfs(reader)
+
+
+def _open_reader(disk: DiskImage, offset: int = 0, size: int | None = None):
+    from autoverify.readers import open_reader
+
+    return open_reader(disk, offset, size)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """The pipeline's collaborators; tests replace some of them."""
+
+    discover: Discover = _discover
+    inspect: Inspect = _inspect
+    check: Check = _check
+    open_reader: OpenReader = _open_reader
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+@contextmanager
+def run_lock(db_path: str | Path) -> Iterator[None]:
+    """Only one verify run per database at a time (a manual run next to the nightly one)."""
+    path = Path(f"{db_path}.verify.lock")
+    fh = open(path, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            pid = fh.read().strip() or "?"
+            raise AlreadyRunning(f"{db_path}: a verify run (pid {pid}) is already in progress on this "
+                                 f"database; wait for it to finish.") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | None = None,
+               progress: Progress | None = None, stages: Stages = Stages(), kind: str = "verify",
+               db=None) -> VerifySummary:
+    """Verify the selected snapshots of the configured store; see the module docstring.
+
+    `stop` is checked between snapshots: once set, the snapshot in hand is finished (or
+    abandoned without writing if its inspection failed) and the run ends as "stopped".
+    """
+    stop = stop or threading.Event()
+    db_path = cfg["database"]["path"]
+    with run_lock(db_path):
+        db = store.open_db(db_path) if db is None else db
+        started = time.monotonic()
+        root = Path(cfg["store"]["root"])
+        if not root.is_dir():
+            raise AutoVerifyError(f"{root}: the snapshot store (store.root) is not a folder.")
+        discovered = stages.discover(root)
+        new = store.register_snapshots(db, discovered)
+        by_id = {s.id: s for s in discovered}
+        chosen = _select(db, by_id, selection, cfg["verify"]["max_snapshots"])
+        run_id = store.start_run(db, kind)
+        log.info("verify run %d: %d snapshot(s) in the store (%d new), %d to verify", run_id,
+                 len(discovered), new, len(chosen))
+        state = _RunState(total=len(chosen))
+        outcome, message = "ok", ""
+        try:
+            if chosen and not stop.is_set():
+                _verify_all(cfg, db, run_id, chosen, stop, progress, stages, state)
+        except AutoVerifyError as exc:
+            outcome, message = "failed", str(exc)
+            log.error("verify run %d failed: %s", run_id, exc)
+        except Exception as exc:  # a bug in a stage: record it, keep the scheduler alive
+            outcome, message = "failed", f"{exc.__class__.__name__}: {exc}"
+            log.exception("verify run %d failed", run_id)
+        if outcome == "ok":
+            outcome = ("stopped" if stop.is_set() and len(state.statuses) < len(chosen)
+                       else "findings" if state.findings or any(s != "healthy" for s in state.statuses.values())
+                       else "ok")
+        summary = VerifySummary(
+            run_id=run_id, outcome=outcome, discovered=len(discovered), new=new, selected=len(chosen),
+            verified=len(state.statuses), statuses=dict(state.statuses), volumes_checked=state.checked,
+            volumes_skipped=state.skipped, findings=state.findings, left=len(chosen) - len(state.statuses),
+            seconds=time.monotonic() - started, message=message)
+        store.finish_run(db, run_id, outcome, summary.counts, message)
+        log.info("%s", summary.line())
+        return summary
+
+
+@dataclass
+class _RunState:
+    total: int
+    statuses: dict[str, str] = field(default_factory=dict)
+    checked: int = 0
+    skipped: int = 0
+    findings: int = 0
+
+
+def _select(db, by_id: dict[str, Snapshot], sel: Selection, limit: int) -> list[Snapshot]:
+    if sel.snapshot and sel.snapshot not in by_id:
+        raise UnknownSnapshot(f"snapshot {sel.snapshot!r} is not in the store (ids look like SYSTEM/FOLDER).")
+    if sel.system and not any(s.system == sel.system for s in by_id.values()):
+        raise UnknownSnapshot(f"system {sel.system!r} has no snapshot in the store.")
+    if sel.snapshot:
+        ids = [sel.snapshot]
+    else:
+        ids = [s.id for s in by_id.values()] if sel.all else store.pending_snapshot_ids(db)
+        gone = [i for i in ids if i not in by_id]
+        if gone:
+            log.warning("%d pending snapshot(s) are no longer in the store and stay unverified: %s",
+                        len(gone), ", ".join(gone[:5]))
+    chosen = [by_id[i] for i in ids if i in by_id and (not sel.system or by_id[i].system == sel.system)]
+    chosen.sort(key=lambda s: (s.taken_at, s.id))
+    return chosen[:limit] if limit else chosen
+
+
+def _verify_all(cfg, db, run_id: int, chosen: list[Snapshot], stop: threading.Event,
+                progress: Progress | None, stages: Stages, state: _RunState) -> None:
+    g = cfg["guestfs"]
+    by_id = {s.id: s for s in chosen}
+    stream = stages.inspect(chosen, Settings.from_config(cfg), batch_size=g["batch_size"],
+                            snapshot_timeout=g["snapshot_timeout"])
+    try:
+        for insp in stream:
+            snap = by_id[insp.snapshot_id]
+            if stop.is_set() and insp.errors:
+                log.info("%s: abandoned without writing (stop requested while it was inspected)", snap.id)
+                break
+            checks, skipped, extra = check_volumes(snap, insp, cfg["verify"]["check_unlettered_csvs"], stages)
+            status = store.save_verification(db, run_id, snap, insp, checks, skipped, extra)
+            state.statuses[snap.id] = status
+            state.checked += len(checks)
+            state.skipped += len(skipped)
+            state.findings += sum(1 for f in (*insp.errors, *extra, *(x for c in checks.values()
+                                                                    for x in c.findings))
+                                  if f.severity != "info")
+            _report(progress, state, snap.id, status)
+            if stop.is_set():
+                log.info("stop requested: ending the run after %s", snap.id)
+                break
+    finally:
+        close = getattr(stream, "close", None)
+        if close:
+            close()  # shuts the batch's appliance down when we leave early
+
+
+def _report(progress: Progress | None, state: _RunState, sid: str, status: str) -> None:
+    if progress:
+        progress(len(state.statuses), state.total, sid, status)
+
+
+# --- volumes of one snapshot ------------------------------------------------------------------
+
+def volume_name(v: Volume) -> str:
+    if v.drive_letters:
+        return f"{v.drive_letters[0]}:"
+    return v.csv_name or v.label or (f"Volume{{{v.volume_guid}}}" if v.volume_guid else v.device)
+
+
+def check_plan(v: Volume, check_unlettered_csvs: bool) -> str | None:
+    """None when the volume is to be checked, else why it is skipped."""
+    if v.filesystem != "ntfs":
+        return f"not NTFS ({v.filesystem or 'no filesystem'})"
+    if v.drive_letters:
+        return None
+    if v.csv_id:
+        return None if check_unlettered_csvs else "a CSV without a drive letter (verify.check_unlettered_csvs is off)"
+    return "no drive letter (the vendor's verification skips it too)"
+
+
+def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool,
+                  stages: Stages = Stages()) -> tuple[dict[str, CheckResult], dict[str, str], list[Finding]]:
+    """Check every lettered NTFS volume (and unlettered CSVs); return checks, skips, extra findings."""
+    checks: dict[str, CheckResult] = {}
+    skipped: dict[str, str] = {}
+    extra: list[Finding] = []
+    for v in insp.volumes:
+        reason = check_plan(v, check_unlettered_csvs)
+        if reason:
+            skipped[v.device] = reason
+            continue
+        disk = snap.disks[v.disk_index] if 0 <= v.disk_index < len(snap.disks) else None
+        where = {"snapshot_id": snap.id, "disk": disk.path if disk else None, "volume": volume_name(v),
+                 "node": snap.system}
+        if v.encrypted:
+            checks[v.device] = CheckResult("unchecked", (Finding(
+                "check.bitlocker", "warning", f"{volume_name(v)} is BitLocker-encrypted: it cannot be checked "
+                "offline.", remedy="Verify it on the running system (chkdsk) or keep its recovery key at hand.",
+                **where),))
+            continue
+        if not v.drive_letters:
+            extra.append(Finding("verify.unlettered-csv-checked", "info",
+                                 f"{volume_name(v)} has no drive letter: the vendor's verification skips it; "
+                                 "AutoVerify checked it.", remedy="Give the CSV the same letter on every node.",
+                                 **where))
+        checks[v.device] = _check_one(v, disk, where, stages)
+    return checks, skipped, extra
+
+
+def _check_one(v: Volume, disk: DiskImage | None, where: dict, stages: Stages) -> CheckResult:
+    if disk is None:
+        return _unchecked(f"{volume_name(v)}: inspection placed it on disk {v.disk_index}, which the snapshot "
+                          "does not have.", where)
+    started = time.monotonic()
+    try:
+        with stages.open_reader(disk, v.offset, v.size) as reader:
+            result = stages.check(reader)
+    except AutoVerifyError as exc:
+        return _unchecked(f"{volume_name(v)} could not be read: {exc}", where)
+    except OSError as exc:
+        return _unchecked(f"{volume_name(v)} could not be read from {disk.path} ({exc.strerror or exc}).", where)
+    found = tuple(_locate(f, where) for f in result.findings)
+    return CheckResult(result.status, found, result.mft_records, result.seconds or time.monotonic() - started,
+                       result.stats)
+
+
+def _locate(f: Finding, where: dict) -> Finding:
+    """The checker is pure over bytes: tell its findings which snapshot/disk/volume they are about."""
+    from dataclasses import replace
+
+    return replace(f, **{k: getattr(f, k) or val for k, val in where.items()})
+
+
+def _unchecked(message: str, where: dict) -> CheckResult:
+    return CheckResult("unchecked", (Finding("check.unreadable", "error", message, **where),))

@@ -1,0 +1,194 @@
+"""The verify pipeline's own logic over a real SQLite store, with the stages replaced by small fakes.
+
+The real stages (libguestfs inspection, the NTFS checker) are exercised over the lab in
+test_lab.py; here: which volumes get checked, what is stored, once-only, stop, selection.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from autoverify.config import Config, validate
+from autoverify.errors import AlreadyRunning
+from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snapshot, Volume
+from autoverify.store import open_db
+from autoverify.verify import Selection, Stages, UnknownSnapshot, check_plan, run_lock, run_verify
+
+
+def make_cfg(tmp_path: Path, **verify) -> Config:
+    (tmp_path / "store").mkdir(exist_ok=True)
+    raw = {"store": {"root": "store"}, "database": {"path": "av.db"}, "verify": verify}
+    path = tmp_path / "config.toml"
+    return Config(path=path, data=validate(raw, path))
+
+
+def snapshots(n: int = 3) -> list[Snapshot]:
+    return [Snapshot(id=f"NODE{i % 2 + 1}/2026-11-2{i}T0100", system=f"NODE{i % 2 + 1}",
+                     taken_at=f"2026-11-2{i}T01:00:00+00:00", kind="Full", cluster="CSVNodes",
+                     disks=(DiskImage(f"/s/{i}/disk0.qcow2", "qcow2", 1 << 30),
+                            DiskImage(f"/s/{i}/disk1.qcow2", "qcow2", 1 << 30)))
+            for i in range(1, n + 1)]
+
+
+def vol(device: str, offset: int, fs: str = "ntfs", letters: tuple = (), **kw) -> Volume:
+    return Volume(disk_index=kw.pop("disk_index", 0), device=device, partition_number=1, offset=offset,
+                  size=1 << 20, filesystem=fs, label="", volume_guid=None, drive_letters=letters, **kw)
+
+
+VOLUMES = (
+    vol("/dev/sda1", 1 << 20, fs="vfat"),  # EFI: not NTFS
+    vol("/dev/sda2", 2 << 20),  # recovery: NTFS, no letter, not a CSV
+    vol("/dev/sda3", 3 << 20, letters=("C",)),
+    vol("/dev/sdb2", 135266304, disk_index=1, csv_id="e62f:135266304", csv_name="Volume2"),  # unlettered CSV
+    vol("/dev/sdb3", 5 << 20, disk_index=1, letters=("E",), encrypted=True),  # BitLocker
+)
+CORRUPT_OFFSET = 3 << 20
+
+
+class Fakes:
+    """Records what the pipeline asked of each stage."""
+
+    def __init__(self, snaps: list[Snapshot], corrupt: set[str] = frozenset(), fail: set[str] = frozenset()):
+        self.snaps, self.corrupt, self.fail = snaps, corrupt, fail
+        self.inspected: list[str] = []
+        self.reads: list[tuple[str, int]] = []
+        self.on_inspect = None
+
+    def stages(self) -> Stages:
+        return Stages(discover=lambda root: list(self.snaps), inspect=self.inspect, check=self.check,
+                      open_reader=self.open_reader)
+
+    def inspect(self, snaps, settings, batch_size=8, snapshot_timeout=600):
+        for s in snaps:
+            self.inspected.append(s.id)
+            if self.on_inspect:
+                self.on_inspect(s)
+            errors = (Finding("inspect.failed", "error", f"{s.id}: no OS found", snapshot_id=s.id),) \
+                if s.id in self.fail else ()
+            yield Inspection(snapshot_id=s.id, os=None, volumes=VOLUMES, errors=errors)
+
+    @contextmanager
+    def open_reader(self, disk, offset=0, size=None):
+        self.reads.append((disk.path, offset))
+        yield (disk.path, offset)
+
+    def check(self, reader) -> CheckResult:
+        path, offset = reader
+        if offset == CORRUPT_OFFSET and any(f"/{c}/" in path for c in self.corrupt):
+            return CheckResult("errors", (Finding("ntfs.mft-bitmap", "error", "MFT bitmap mismatch", record=5),))
+        return CheckResult("clean", mft_records=64)
+
+
+def test_plan_checks_lettered_ntfs_and_unlettered_csvs_only():
+    plans = {v.device: check_plan(v, True) for v in VOLUMES}
+    assert plans["/dev/sda3"] is None and plans["/dev/sdb2"] is None and plans["/dev/sdb3"] is None
+    assert "not NTFS" in plans["/dev/sda1"] and "no drive letter" in plans["/dev/sda2"]
+    assert "check_unlettered_csvs" in check_plan(VOLUMES[3], False)
+
+
+def test_run_stores_checks_skips_and_findings(tmp_path):
+    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(), corrupt={"2"})
+    summary = run_verify(cfg, stages=fakes.stages())
+    assert summary.outcome == "findings" and summary.verified == 3 and summary.left == 0
+    assert summary.statuses == {"NODE2/2026-11-21T0100": "warning", "NODE1/2026-11-22T0100": "failed",
+                                "NODE2/2026-11-23T0100": "warning"}  # warning: the BitLocker volume
+    # C: and the unlettered CSV are read through open_reader at their own offsets; BitLocker is not read
+    assert sorted(fakes.reads)[:2] == [("/s/1/disk0.qcow2", CORRUPT_OFFSET), ("/s/1/disk1.qcow2", 135266304)]
+    assert len(fakes.reads) == 6
+    db = open_db(cfg["database"]["path"])
+    rows = {r["device"]: r for r in db.query("select * from volumes where snapshot_id = 'NODE1/2026-11-22T0100'")}
+    assert {d: r["check_status"] for d, r in rows.items()} == {
+        "/dev/sda1": "skipped", "/dev/sda2": "skipped", "/dev/sda3": "errors", "/dev/sdb2": "clean",
+        "/dev/sdb3": "unchecked"}
+    findings = {(f["check_id"], f["severity"], f["volume"], f["disk"]) for f in
+                db.query("select * from findings where snapshot_id = 'NODE1/2026-11-22T0100'")}
+    assert findings == {
+        ("ntfs.mft-bitmap", "error", "C:", "/s/2/disk0.qcow2"),
+        ("verify.unlettered-csv-checked", "info", "Volume2", "/s/2/disk1.qcow2"),
+        ("check.bitlocker", "warning", "E:", "/s/2/disk1.qcow2")}
+    run = db["runs"].get(summary.run_id)
+    assert run["kind"] == "verify" and run["outcome"] == "findings" and run["ended_at"]
+    assert json.loads(run["counts"])["verified"] == 3
+
+
+def test_each_snapshot_verified_once_and_new_ones_picked_up(tmp_path):
+    cfg, snaps = make_cfg(tmp_path), snapshots(3)
+    fakes = Fakes(snaps[:2])
+    run_verify(cfg, stages=fakes.stages())
+    fakes.snaps = snaps  # a third snapshot arrives in the store
+    second = run_verify(cfg, stages=fakes.stages())
+    assert fakes.inspected == [s.id for s in snaps]  # each inspected exactly once
+    assert second.new == 1 and second.verified == 1
+    third = run_verify(cfg, stages=fakes.stages())
+    assert third.selected == 0 and third.outcome == "ok" and len(fakes.inspected) == 3
+
+
+def test_selection_all_system_snapshot_and_unknown_names(tmp_path):
+    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(3))
+    run_verify(cfg, stages=fakes.stages())
+    assert run_verify(cfg, Selection(all=True), stages=fakes.stages()).verified == 3
+    assert run_verify(cfg, Selection(all=True, system="NODE1"), stages=fakes.stages()).verified == 1
+    assert list(run_verify(cfg, Selection(snapshot="NODE2/2026-11-23T0100"), stages=fakes.stages()).statuses) \
+        == ["NODE2/2026-11-23T0100"]
+    with pytest.raises(UnknownSnapshot, match="'NODE9/x' is not in the store"):
+        run_verify(cfg, Selection(snapshot="NODE9/x"), stages=fakes.stages())
+    with pytest.raises(UnknownSnapshot, match="system 'NODE9'"):
+        run_verify(cfg, Selection(system="NODE9"), stages=fakes.stages())
+
+
+def test_max_snapshots_limits_a_run(tmp_path):
+    cfg, fakes = make_cfg(tmp_path, max_snapshots=2), Fakes(snapshots(3))
+    first = run_verify(cfg, stages=fakes.stages())
+    assert first.verified == 2 and run_verify(cfg, stages=fakes.stages()).verified == 1
+
+
+def test_stop_finishes_the_current_snapshot_and_leaves_the_rest_pending(tmp_path):
+    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(3))
+    stop = threading.Event()
+    fakes.on_inspect = lambda s: stop.set()  # the signal arrives while the first one is inspected
+    summary = run_verify(cfg, stop=stop, stages=fakes.stages())
+    assert summary.outcome == "stopped" and summary.verified == 1 and summary.left == 2
+    db = open_db(cfg["database"]["path"])
+    assert [r["id"] for r in db.query("select id from snapshots where verified_at is not null")] \
+        == ["NODE2/2026-11-21T0100"]
+    fakes.on_inspect = None
+    assert run_verify(cfg, stages=fakes.stages()).verified == 2
+
+
+def test_stop_abandons_a_snapshot_whose_inspection_was_cut(tmp_path):
+    cfg, snaps = make_cfg(tmp_path), snapshots(2)
+    fakes = Fakes(snaps, fail={snaps[0].id})
+    stop = threading.Event()
+    fakes.on_inspect = lambda s: stop.set()
+    summary = run_verify(cfg, stop=stop, stages=fakes.stages())
+    assert summary.verified == 0 and summary.outcome == "stopped"
+    db = open_db(cfg["database"]["path"])
+    assert db.execute("select count(*) from findings").fetchone()[0] == 0
+
+
+def test_unreadable_volume_becomes_a_finding_not_a_traceback(tmp_path):
+    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(1))
+
+    @contextmanager
+    def broken(disk, offset=0, size=None):
+        raise OSError(5, "Input/output error")
+        yield
+
+    summary = run_verify(cfg, stages=Stages(discover=fakes.stages().discover, inspect=fakes.inspect,
+                                            check=fakes.check, open_reader=broken))
+    assert summary.statuses == {"NODE2/2026-11-21T0100": "failed"}
+    db = open_db(cfg["database"]["path"])
+    msgs = [r["message"] for r in db.query("select message from findings where check_id = 'check.unreadable'")]
+    assert msgs and "C: could not be read from /s/1/disk0.qcow2 (Input/output error)." in msgs
+
+
+def test_a_second_verify_run_on_the_same_database_is_refused(tmp_path):
+    cfg = make_cfg(tmp_path)
+    with run_lock(cfg["database"]["path"]):
+        with pytest.raises(AlreadyRunning, match="a verify run .* is already in progress"):
+            run_verify(cfg, stages=Fakes(snapshots(1)).stages())
