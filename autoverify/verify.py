@@ -34,6 +34,12 @@ OpenReader = Callable[..., AbstractContextManager]
 Progress = Callable[[int, int, str, str], None]  # (done, total, snapshot id, status)
 
 
+# Inspection failures that say nothing about the snapshot (the appliance did not start): the
+# snapshot stays pending. And failures a stop request may have caused: the snapshot is not stored.
+OPERATIONAL = {"inspect.appliance"}
+INTERRUPTIBLE = {"inspect.appliance", "inspect.timeout", "check.unreadable"}
+
+
 class UnknownSnapshot(AutoVerifyError):
     """--snapshot / --system names nothing in the store."""
 
@@ -179,9 +185,7 @@ def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | 
             outcome, message = "failed", f"{exc.__class__.__name__}: {exc}"
             log.exception("verify run %d failed", run_id)
         if outcome == "ok":
-            outcome = ("stopped" if stop.is_set() and len(state.statuses) < len(chosen)
-                       else "findings" if state.findings or any(s != "healthy" for s in state.statuses.values())
-                       else "ok")
+            outcome, message = _outcome(state, len(chosen), stop.is_set())
         summary = VerifySummary(
             run_id=run_id, outcome=outcome, discovered=len(discovered), new=new, selected=len(chosen),
             verified=len(state.statuses), statuses=dict(state.statuses), volumes_checked=state.checked,
@@ -199,6 +203,17 @@ class _RunState:
     checked: int = 0
     skipped: int = 0
     findings: int = 0
+    operational: list[str] = field(default_factory=list)
+
+
+def _outcome(state: _RunState, chosen: int, stopping: bool) -> tuple[str, str]:
+    if state.operational:
+        return "failed", f"{len(state.operational)} snapshot(s) left pending: {state.operational[0]}"
+    if stopping and len(state.statuses) < chosen:
+        return "stopped", "stopped on request; the next run takes what is left"
+    if state.findings or any(s != "healthy" for s in state.statuses.values()):
+        return "findings", ""
+    return "ok", ""
 
 
 def _select(db, by_id: dict[str, Snapshot], sel: Selection, limit: int) -> list[Snapshot]:
@@ -228,13 +243,18 @@ def _verify_all(cfg, db, run_id: int, chosen: list[Snapshot], stop: threading.Ev
     try:
         for insp in stream:
             snap = by_id[insp.snapshot_id]
-            if stop.is_set() and insp.errors:
-                log.info("%s: abandoned without writing (stop requested while it was inspected)", snap.id)
-                break
+            operational = [f for f in insp.errors if f.check in OPERATIONAL]
+            if operational:  # not a verdict on the snapshot: leave it pending for the next run
+                state.operational.append(operational[0].message)
+                log.error("%s stays pending: %s", snap.id, operational[0].message)
+                continue
             checks, skipped, extra = check_volumes(snap, insp, cfg["verify"]["check_unlettered_csvs"], stages)
+            if stop.is_set() and _cut_short(insp, checks):
+                log.info("%s: abandoned without writing (the stop request cut its inspection or reads)", snap.id)
+                break
             status = store.save_verification(db, run_id, snap, insp, checks, skipped, extra)
             state.statuses[snap.id] = status
-            state.checked += len(checks)
+            state.checked += sum(1 for c in checks.values() if c.status != "unchecked")
             state.skipped += len(skipped)
             state.findings += sum(1 for f in (*insp.errors, *extra, *(x for c in checks.values()
                                                                     for x in c.findings))
@@ -247,6 +267,12 @@ def _verify_all(cfg, db, run_id: int, chosen: list[Snapshot], stop: threading.Ev
         close = getattr(stream, "close", None)
         if close:
             close()  # shuts the batch's appliance down when we leave early
+
+
+def _cut_short(insp: Inspection, checks: dict[str, CheckResult]) -> bool:
+    """Did a failure coincide with the stop (qemu / qemu-nbd may have got the SIGINT too)?"""
+    found = [*insp.errors, *(f for c in checks.values() for f in c.findings)]
+    return any(f.check in INTERRUPTIBLE for f in found)
 
 
 def _report(progress: Progress | None, state: _RunState, sid: str, status: str) -> None:
@@ -287,8 +313,9 @@ def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool,
         disk = snap.disks[v.disk_index] if 0 <= v.disk_index < len(snap.disks) else None
         where = {"snapshot_id": snap.id, "disk": disk.path if disk else None, "volume": volume_name(v),
                  "node": snap.system}
-        if v.encrypted:
-            checks[v.device] = CheckResult("unchecked", (Finding(
+        if v.encrypted:  # inspection may have said so already (inspect.bitlocker): say it once
+            said = any(f.check == "inspect.bitlocker" and f.disk == where["disk"] for f in insp.errors)
+            checks[v.device] = CheckResult("unchecked", () if said else (Finding(
                 "check.bitlocker", "warning", f"{volume_name(v)} is BitLocker-encrypted: it cannot be checked "
                 "offline.", remedy="Verify it on the running system (chkdsk) or keep its recovery key at hand.",
                 **where),))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,8 @@ CORRUPT_OFFSET = 3 << 20
 class Fakes:
     """Records what the pipeline asked of each stage."""
 
-    def __init__(self, snaps: list[Snapshot], corrupt: set[str] = frozenset(), fail: set[str] = frozenset()):
-        self.snaps, self.corrupt, self.fail = snaps, corrupt, fail
+    def __init__(self, snaps: list[Snapshot], corrupt: set[str] = frozenset(), fail: dict[str, str] | None = None):
+        self.snaps, self.corrupt, self.fail = snaps, corrupt, fail or {}
         self.inspected: list[str] = []
         self.reads: list[tuple[str, int]] = []
         self.on_inspect = None
@@ -68,7 +69,7 @@ class Fakes:
             self.inspected.append(s.id)
             if self.on_inspect:
                 self.on_inspect(s)
-            errors = (Finding("inspect.failed", "error", f"{s.id}: no OS found", snapshot_id=s.id),) \
+            errors = (Finding(self.fail[s.id], "error", f"{s.id}: {self.fail[s.id]}", snapshot_id=s.id),) \
                 if s.id in self.fail else ()
             yield Inspection(snapshot_id=s.id, os=None, volumes=VOLUMES, errors=errors)
 
@@ -162,7 +163,7 @@ def test_stop_finishes_the_current_snapshot_and_leaves_the_rest_pending(tmp_path
 
 def test_stop_abandons_a_snapshot_whose_inspection_was_cut(tmp_path):
     cfg, snaps = make_cfg(tmp_path), snapshots(2)
-    fakes = Fakes(snaps, fail={snaps[0].id})
+    fakes = Fakes(snaps, fail={snaps[0].id: "inspect.timeout"})
     stop = threading.Event()
     fakes.on_inspect = lambda s: stop.set()
     summary = run_verify(cfg, stop=stop, stages=fakes.stages())
@@ -192,3 +193,25 @@ def test_a_second_verify_run_on_the_same_database_is_refused(tmp_path):
     with run_lock(cfg["database"]["path"]):
         with pytest.raises(AlreadyRunning, match="a verify run .* is already in progress"):
             run_verify(cfg, stages=Fakes(snapshots(1)).stages())
+
+
+def test_appliance_failure_leaves_the_snapshot_pending_and_fails_the_run(tmp_path):
+    cfg, snaps = make_cfg(tmp_path), snapshots(2)
+    fakes = Fakes(snaps, fail={snaps[0].id: "inspect.appliance"})
+    summary = run_verify(cfg, stages=fakes.stages())
+    assert summary.outcome == "failed" and summary.verified == 1 and "inspect.appliance" in summary.message
+    fakes.fail = {}
+    assert list(run_verify(cfg, stages=fakes.stages()).statuses) == [snaps[0].id]
+
+
+def test_bitlocker_is_said_once_when_inspection_already_said_it(tmp_path):
+    cfg, snaps = make_cfg(tmp_path), snapshots(1)
+    fakes = Fakes(snaps)
+    told = Finding("inspect.bitlocker", "warning", "E: is BitLocker", snapshot_id=snaps[0].id,
+                   disk=snaps[0].disks[1].path)
+    inner = fakes.inspect
+    fakes.inspect = lambda *a, **k: (replace(i, errors=(told,)) for i in inner(*a, **k))
+    run_verify(cfg, stages=fakes.stages())
+    db = open_db(cfg["database"]["path"])
+    assert [r["check_id"] for r in db.query("select check_id from findings where check_id like '%bitlocker'")] \
+        == ["inspect.bitlocker"]
