@@ -1,0 +1,403 @@
+"""The report model: plain frozen dataclasses read from the store, ready for the templates.
+
+Everything the HTML and text parts show is decided here (scoping to a partner, statuses,
+the 30-day history, what changed since the last report), so both parts say the same
+thing and the templates only lay it out. Raw values stay raw; formatting is in render.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import sqlite_utils
+
+STATUS_RANK = {"healthy": 0, "unchecked": 1, "pending": 1, "warning": 2, "failed": 3}
+SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class Partner:
+    """A recipient of reports (config.toml [[partners]]): it sees only its clusters and systems."""
+
+    name: str
+    emails: tuple[str, ...]
+    clusters: tuple[str, ...] = ()
+    systems: tuple[str, ...] = ()
+
+    def covers(self, system: str, cluster: str | None) -> bool:
+        return system in self.systems or (cluster is not None and cluster in self.clusters)
+
+
+@dataclass(frozen=True)
+class FindingView:
+    severity: str
+    check: str
+    message: str
+    node: str | None = None
+    volume: str | None = None
+    snapshot_id: str | None = None
+    remedy: str | None = None
+    path: str | None = None
+    record: int | None = None
+
+
+@dataclass(frozen=True)
+class VolumeView:
+    """One entry of the vendor's Volumes pane, with our check verdict."""
+
+    title: str  # "L:, C:\\ClusterStorage\\Volume1\\ (CSV)" as the vendor heads it
+    label: str
+    filesystem: str
+    bootable: bool
+    guid: str
+    encrypted: bool
+    compressed: bool
+    csv_id: str | None
+    total: int | None
+    used: int | None
+    free: int | None
+    check_status: str  # clean | errors | unchecked | skipped
+    check_reason: str | None
+    findings: tuple[FindingView, ...] = ()
+
+
+@dataclass(frozen=True)
+class CsvView:
+    """One Cluster Disk + Volume block of the vendor's Cluster Shared Volumes pane."""
+
+    disk_name: str
+    cluster: str
+    disk_id: str
+    status: str  # Attached | Online
+    last_online: str | None
+    last_attached: str | None
+    name: str
+    csv_id: str
+    offset: int
+    partition_number: int
+    volume_name: str
+    last_backup: str | None  # when THIS system last backed the volume up
+
+
+@dataclass(frozen=True)
+class SnapshotRow:
+    id: str
+    taken_at: str
+    kind: str
+    status: str
+    csvs: tuple[str, ...]
+    findings: tuple[FindingView, ...] = ()
+
+
+@dataclass(frozen=True)
+class DayCell:
+    day: date
+    status: str  # healthy | warning | failed | unchecked | pending | none
+    snapshots: int
+
+
+@dataclass(frozen=True)
+class SystemView:
+    name: str
+    cluster: str | None
+    os: str
+    status: str  # the worst of its latest snapshot and of its newest copy of each CSV
+    why: str  # one sentence when status is not healthy
+    latest: SnapshotRow | None
+    volumes: tuple[VolumeView, ...]
+    csvs: tuple[CsvView, ...]
+    snapshots: tuple[SnapshotRow, ...]  # newest first, within the window
+    history: tuple[DayCell, ...]
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    name: str
+    nodes: tuple[str, ...]
+    audited_at: str | None
+    findings: tuple[FindingView, ...]
+
+
+@dataclass(frozen=True)
+class Unverified:
+    system: str
+    what: str
+    reason: str
+    snapshots: int  # how many snapshots of the window this applies to
+    latest: str  # snapshot id
+
+
+@dataclass(frozen=True)
+class Summary:
+    systems: int
+    snapshots_verified: int
+    snapshots_pending: int
+    snapshot_status: dict[str, int]  # healthy / warning / failed / unchecked -> count
+    system_status: dict[str, int]
+    at_risk: tuple[str, ...]  # one sentence each, worst first
+    changes: tuple[str, ...]
+    since: str | None  # when the previous report was made
+
+
+@dataclass(frozen=True)
+class ReportModel:
+    title: str
+    partner: str | None
+    generated_at: str
+    window_days: int
+    summary: Summary
+    clusters: tuple[ClusterView, ...]
+    systems: tuple[SystemView, ...]
+    unverified: tuple[Unverified, ...]
+
+    def state(self) -> dict:
+        """What the next report compares against (stored in the runs table)."""
+        return {"partner": self.partner, "systems": {s.name: s.status for s in self.systems},
+                "audit": {c.name: len(c.findings) for c in self.clusters}}
+
+
+def partners(cfg_partners: Iterable[dict]) -> list[Partner]:
+    return [Partner(p["name"], tuple(p["emails"]), tuple(p.get("clusters") or ()), tuple(p.get("systems") or ()))
+            for p in cfg_partners]
+
+
+def worst(statuses: Iterable[str]) -> str:
+    return max(statuses, key=lambda s: STATUS_RANK.get(s, 1), default="none")
+
+
+def parse_time(value: str) -> datetime:
+    t = datetime.fromisoformat(value)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30, partner: Partner | None = None,
+                now: datetime | None = None) -> ReportModel:
+    """Read the store and decide what the report says (for `partner`'s systems only, if given)."""
+    now = now or datetime.now(UTC)
+    since = (now - timedelta(days=window_days)).isoformat()
+    systems = [r for r in db.query("select * from systems order by cluster, name")
+               if partner is None or partner.covers(r["name"], r["cluster"])]
+    names = [s["name"] for s in systems]
+    views = tuple(_system_view(db, s, since, now.date(), window_days) for s in systems)
+    clusters = tuple(_cluster_view(db, c, names) for c in _clusters_of(systems, partner))
+    snaps = [r for v in views for r in v.snapshots]
+    previous = _previous_report(db, partner.name if partner else None)
+    summary = Summary(
+        systems=len(views),
+        snapshots_verified=sum(1 for r in snaps if r.status not in ("pending",)),
+        snapshots_pending=sum(1 for r in snaps if r.status == "pending"),
+        snapshot_status=_count(r.status for r in snaps),
+        system_status=_count(v.status for v in views),
+        at_risk=_at_risk(views, clusters),
+        changes=_changes(db, previous, views, clusters, names),
+        since=previous["started_at"] if previous else None)
+    return ReportModel(title=title, partner=partner.name if partner else None,
+                       generated_at=now.replace(microsecond=0).isoformat(), window_days=window_days,
+                       summary=summary, clusters=clusters, systems=views,
+                       unverified=tuple(u for v in views for u in _unverified(db, v)))
+
+
+def _count(statuses: Iterable[str]) -> dict[str, int]:
+    out = {"healthy": 0, "warning": 0, "failed": 0}
+    for s in statuses:
+        out[s] = out.get(s, 0) + 1
+    return out
+
+
+def _finding(row: dict) -> FindingView:
+    return FindingView(severity=row["severity"] or "warning", check=row["check_id"] or "", message=row["message"] or "",
+                       node=row["node"], volume=row["volume"], snapshot_id=row["snapshot_id"], remedy=row["remedy"],
+                       path=row["path"], record=row["record"])
+
+
+def _sorted(findings: Iterable[FindingView]) -> tuple[FindingView, ...]:
+    return tuple(sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 1)))
+
+
+def _system_view(db: sqlite_utils.Database, system: dict, since: str, today: date, days: int) -> SystemView:
+    name = system["name"]
+    rows = list(db.query("select * from snapshots where system = ? and taken_at >= ? order by taken_at desc, id desc",
+                         [name, since]))
+    findings: dict[str, list[FindingView]] = {}
+    for f in db.query("select f.* from findings f join snapshots s on s.id = f.snapshot_id "
+                      "where s.system = ? and s.taken_at >= ? and f.source != 'audit'", [name, since]):
+        findings.setdefault(f["snapshot_id"], []).append(_finding(f))
+    snapshots = tuple(SnapshotRow(id=r["id"], taken_at=r["taken_at"], kind=r["kind"] or "",
+                                  status=r["status"] or "pending", csvs=tuple(json.loads(r["csvs"] or "[]")),
+                                  findings=_sorted(findings.get(r["id"], ())))
+                      for r in rows)
+    verified = [(r, s) for r, s in zip(rows, snapshots, strict=True) if r["verified_at"]]
+    latest_row, latest = verified[0] if verified else (None, None)
+    os_ = " ".join(x for x in ((latest_row or {}).get("os_product") or system.get("os_product") or "",
+                               f"(build {latest_row['os_build']})" if latest_row and latest_row["os_build"] else "") if x)
+    status, why = _system_status(snapshots, latest)
+    return SystemView(
+        name=name, cluster=system["cluster"], os=os_ or "unknown", status=status, why=why, latest=latest,
+        volumes=_volumes(db, latest) if latest else (),
+        csvs=_csvs(db, name, latest_row) if latest_row else (),
+        snapshots=snapshots, history=_history(snapshots, today, days))
+
+
+def _system_status(snapshots: tuple[SnapshotRow, ...], latest: SnapshotRow | None) -> tuple[str, str]:
+    """A system is as good as its newest snapshot AND its newest copy of each CSV it ever held.
+
+    A CSV moves between nodes, so a node's newest snapshot may not hold it: its newest copy
+    of that CSV is in an older snapshot, and that copy is what a restore from this node gets.
+    """
+    if latest is None:
+        return "pending", "No snapshot of this system has been verified yet."
+    newest: dict[str, SnapshotRow] = {}
+    for s in snapshots:  # newest first
+        if s.status != "pending":
+            for c in s.csvs:
+                newest.setdefault(c, s)
+    status, why = latest.status, ""
+    if latest.status != "healthy":
+        first = latest.findings[0].message if latest.findings else f"it is {latest.status}"
+        why = f"Its latest snapshot is {latest.status}: {first}"
+    for csv, snap in sorted(newest.items()):
+        if snap is not latest and STATUS_RANK.get(snap.status, 1) > STATUS_RANK.get(status, 1):
+            status = snap.status
+            why = f"Its newest copy of {csv} (snapshot {snap.id}) is {snap.status}."
+    return status, why
+
+
+def _volumes(db: sqlite_utils.Database, snap: SnapshotRow) -> tuple[VolumeView, ...]:
+    out = []
+    for v in db.query("select * from volumes where snapshot_id = ? order by disk_index, partition_number", [snap.id]):
+        letters = [f"{x}:" for x in (v["drive_letters"] or "").split(",") if x]
+        paths = [p.rstrip("\\") + "\\" for p in json.loads(v["mount_paths"] or "[]")]
+        if v["csv_name"] and not paths:
+            paths = [f"C:\\ClusterStorage\\{v['csv_name']}\\"]
+        title = ", ".join(letters + paths) or v["label"] or v["device"]
+        if v["csv_id"]:
+            title += " (CSV)"
+        keys = {v["device"], v["csv_name"], v["volume_guid"], *letters, *(x.rstrip(":") for x in letters)} - {None, ""}
+        out.append(VolumeView(
+            title=title, label=v["label"] or "", filesystem="CSVFS" if v["csv_id"] else (v["filesystem"] or "").upper(),
+            bootable=bool(v["bootable"]), guid=v["volume_guid"] or "", encrypted=bool(v["encrypted"]),
+            compressed=bool(v["compressed"]), csv_id=v["csv_id"], total=v["total_bytes"] or v["size"],
+            used=v["used_bytes"], free=v["free_bytes"], check_status=v["check_status"] or "skipped",
+            check_reason=v["check_reason"], findings=tuple(f for f in snap.findings if f.volume in keys)))
+    return tuple(out)
+
+
+def _csvs(db: sqlite_utils.Database, system: str, latest: dict) -> tuple[CsvView, ...]:
+    seen = {r["csv_id"]: r for r in db.query(
+        "select c.csv_id, max(s.taken_at) as last_online, max(c.last_backup) as last_backup from csv_volumes c "
+        "join snapshots s on s.id = c.snapshot_id where s.system = ? group by c.csv_id", [system])}
+    out = []
+    for c in db.query("select * from csv_volumes where snapshot_id = ? order by name", [latest["id"]]):
+        hist = seen.get(c["csv_id"], {})
+        out.append(CsvView(
+            disk_name=c["disk_name"] or "", cluster=c["cluster"] or "", disk_id=c["disk_id"] or "",
+            status=c["status"] or "", last_online=hist.get("last_online"), last_attached=hist.get("last_backup"),
+            name=c["name"] or "", csv_id=c["csv_id"], offset=c["offset"] or 0,
+            partition_number=c["partition_number"] or 0, volume_name="\\\\?\\Volume{" + (c["volume_guid"] or "") + "}",
+            last_backup=hist.get("last_backup")))
+    return tuple(out)
+
+
+def _history(snapshots: Iterable[SnapshotRow], today: date, days: int) -> tuple[DayCell, ...]:
+    by_day: dict[date, list[str]] = {}
+    for s in snapshots:
+        by_day.setdefault(parse_time(s.taken_at).date(), []).append(s.status)
+    cells = []
+    for i in range(days - 1, -1, -1):
+        d = today - timedelta(days=i)
+        statuses = by_day.get(d, [])
+        cells.append(DayCell(d, worst(statuses), len(statuses)))
+    return tuple(cells)
+
+
+def _clusters_of(systems: list[dict], partner: Partner | None) -> list[str]:
+    names = {s["cluster"] for s in systems if s["cluster"]}
+    if partner:
+        names |= set(partner.clusters)
+    return sorted(names)
+
+
+def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str]) -> ClusterView:
+    row = next(iter(db.query("select * from letter_audits where cluster = ? order by audited_at desc, id desc limit 1",
+                             [name])), None)
+    if row is None:
+        return ClusterView(name, tuple(sorted(s for s in systems)), None, ())
+    result = json.loads(row["result"] or "{}")
+    if "clusters" in result:  # the whole audit-letters JSON: pick this cluster
+        result = next((c for c in result["clusters"] if c.get("name") == name), {})
+    findings = _sorted(FindingView(severity=f.get("severity") or "warning", check=f.get("rule") or "",
+                                   message=f.get("message") or "", node=f.get("node"), volume=f.get("volume"),
+                                   remedy=f.get("remedy")) for f in result.get("findings", ()))
+    return ClusterView(name, tuple(result.get("nodes") or ()), row["audited_at"], findings)
+
+
+def _unverified(db: sqlite_utils.Database, view: SystemView) -> list[Unverified]:
+    """Volumes not checked and snapshots not (fully) verified, one row per (what, reason)."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for s in view.snapshots:
+        if s.status == "pending":
+            rows.setdefault(("snapshot", "not verified yet"), []).append(s.id)
+        for f in s.findings:
+            if f.check.startswith("inspect."):
+                rows.setdefault((f.volume or f.path or "snapshot", f.message), []).append(s.id)
+    ids = [s.id for s in view.snapshots]
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for v in db.query(f"select * from volumes where snapshot_id in ({marks}) and check_status in "
+                          "('skipped', 'unchecked')", ids):
+            what = v["csv_name"] or ",".join(f"{x}:" for x in (v["drive_letters"] or "").split(",") if x) \
+                or v["label"] or v["device"]
+            reason = v["check_reason"] or ("BitLocker-encrypted" if v["encrypted"] else "not checked")
+            rows.setdefault((what, reason), []).append(v["snapshot_id"])
+    order = {s: i for i, s in enumerate(ids)}
+    return [Unverified(view.name, what, reason, len(set(snaps)), min(snaps, key=lambda x: order.get(x, 0)))
+            for (what, reason), snaps in sorted(rows.items())]
+
+
+def _at_risk(views: Iterable[SystemView], clusters: Iterable[ClusterView]) -> tuple[str, ...]:
+    out: list[tuple[int, str]] = []
+    for v in views:
+        for s in v.snapshots:
+            if s.status == "failed":
+                worst_f = s.findings[0].message if s.findings else "the checks failed"
+                out.append((3, f"{s.id} failed: {worst_f}"))
+    for c in clusters:
+        for f in c.findings:
+            if SEVERITY_RANK.get(f.severity, 1) >= 2:
+                out.append((SEVERITY_RANK[f.severity], f"{c.name}: {f.message}"))
+    return tuple(msg for _, msg in sorted(out, key=lambda x: -x[0]))
+
+
+def _previous_report(db: sqlite_utils.Database, partner: str | None) -> dict | None:
+    for r in db.query("select * from runs where kind = 'report' and outcome = 'ok' order by started_at desc, id desc"):
+        state = json.loads(r["counts"] or "{}")
+        if state.get("partner") == partner:
+            return {**r, "state": state}
+    return None
+
+
+def _changes(db: sqlite_utils.Database, previous: dict | None, views: Iterable[SystemView],
+             clusters: Iterable[ClusterView], names: list[str]) -> tuple[str, ...]:
+    if previous is None:
+        return ("First report: there is no earlier report to compare with.",)
+    state, out = previous["state"], []
+    marks = ",".join("?" * len(names)) or "''"
+    n = next(db.query(f"select count(*) as n from snapshots where verified_at > ? and system in ({marks})",
+                      [previous["started_at"], *names]))["n"]
+    out.append(f"{n} snapshot{'s' if n != 1 else ''} verified since the last report.")
+    before = state.get("systems", {})
+    for v in views:
+        if v.name not in before:
+            out.append(f"{v.name} is new in this report ({v.status}).")
+        elif before[v.name] != v.status:
+            out.append(f"{v.name}: {before[v.name]} → {v.status}.")
+    for c in clusters:
+        old = state.get("audit", {}).get(c.name)
+        if old is not None and old != len(c.findings):
+            out.append(f"{c.name} letter audit: {old} → {len(c.findings)} findings.")
+    if len(out) == 1:
+        out.append("No system changed status.")
+    return tuple(out)
