@@ -1,0 +1,123 @@
+"""Partitions and volumes of one disk inside the appliance: layout, filesystem, BitLocker, LDM, space.
+
+Letters, volume GUIDs and CSV identity are added later from the registry (mapping.py);
+here only what the disk itself says.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from autoverify.models import Volume
+
+log = logging.getLogger(__name__)
+
+BITLOCKER = b"-FVE-FS-"
+LDM_MBR_ID = 0x42
+LDM_GPT_TYPES = {"5808c8aa-7e8f-42e0-85d2-e1e90434cfb3",  # LDM metadata
+                 "af9b60a0-1431-4f62-bc68-3311714a69ad"}  # LDM data
+ESP_TYPE = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+EXTENDED_MBR_IDS = {0x05, 0x0F, 0x85}
+FILE_ATTRIBUTE_COMPRESSED = 0x800
+
+
+@dataclass(frozen=True)
+class DiskLayout:
+    """What one disk holds: its partition table, its volumes, and what made it unreadable."""
+
+    index: int
+    device: str
+    table: str  # "gpt" | "msdos" | "" (none)
+    volumes: tuple[Volume, ...]
+    ldm: bool = False
+    readable: bool = True  # False: neither a partition table nor a filesystem
+
+
+def _try(fn, *args, default=None):
+    try:
+        return fn(*args)
+    except RuntimeError:
+        return default
+
+
+def _mbr_signature(g, device: str) -> str | None:
+    raw = _try(g.pread_device, device, 4, 0x1B8, default=b"")
+    return f"0x{int.from_bytes(raw, 'little'):08x}" if len(raw) == 4 else None
+
+
+def _partitions(g, device: str, table: str) -> tuple[list[Volume], bool]:
+    """Every partition of a partitioned disk as a bare Volume; True when the disk is LDM (dynamic)."""
+    vols, ldm = [], False
+    disk_guid = (_try(g.part_get_disk_guid, device) or "").lower() or None if table == "gpt" else None
+    signature = _mbr_signature(g, device) if table == "msdos" else None
+    for p in g.part_list(device):
+        num, start, size = p["part_num"], p["part_start"], p["part_size"]
+        part_guid, bootable = None, False
+        if table == "gpt":
+            part_guid = (_try(g.part_get_gpt_guid, device, num) or "").lower() or None
+            ptype = (_try(g.part_get_gpt_type, device, num) or "").lower()
+            ldm |= ptype in LDM_GPT_TYPES
+            bootable = ptype == ESP_TYPE
+        else:
+            mbr_id = _try(g.part_get_mbr_id, device, num, default=0)
+            if mbr_id in EXTENDED_MBR_IDS:
+                continue
+            ldm |= mbr_id == LDM_MBR_ID
+            bootable = bool(_try(g.part_get_bootable, device, num, default=False))
+        vols.append(Volume(disk_index=-1, device=f"{device}{num}", partition_number=num, offset=start,
+                           size=size, filesystem="", label="", volume_guid=None, partition_guid=part_guid,
+                           disk_guid=disk_guid, mbr_signature=signature, bootable=bootable))
+    return vols, ldm
+
+
+def _space(g, device: str) -> tuple[int | None, int | None, int | None, bool]:
+    """(total, used, free, compressed) with the filesystem mounted read-only inside the appliance."""
+    try:
+        g.mount_ro(device, "/")
+    except RuntimeError as exc:
+        log.debug("cannot mount %s: %s", device, exc)
+        return None, None, None, False
+    try:
+        st = g.statvfs("/")
+        total, free = st["blocks"] * st["frsize"], st["bfree"] * st["frsize"]
+        attrib = _try(g.lgetxattr, "/", "system.ntfs_attrib", default=b"")
+        compressed = len(attrib) >= 4 and bool(int.from_bytes(attrib[:4], "little") & FILE_ATTRIBUTE_COMPRESSED)
+        return total, total - free, free, compressed
+    finally:
+        _try(g.umount_all)
+
+
+def describe(g, vol: Volume) -> Volume:
+    """Fill filesystem, label, BitLocker flag and space of one volume."""
+    boot = _try(g.pread_device, vol.device, 11, 0, default=b"")
+    if boot[3:11] == BITLOCKER:
+        return replace(vol, filesystem="bitlocker", encrypted=True)
+    fs = _try(g.vfs_type, vol.device, default="") or ""
+    if fs.lower() == "bitlocker":
+        return replace(vol, filesystem="bitlocker", encrypted=True)
+    label = (_try(g.vfs_label, vol.device, default="") or "") if fs else ""
+    total = used = free = None
+    compressed = False
+    if fs in ("ntfs", "vfat", "exfat", "ext4", "ext3", "ext2", "xfs"):
+        total, used, free, compressed = _space(g, vol.device)
+    return replace(vol, filesystem=fs, label=label, total_bytes=total, used_bytes=used, free_bytes=free,
+                   compressed=compressed)
+
+
+def read_disk(g, index: int, device: str) -> DiskLayout:
+    """The layout of disk `index` (guestfs `device`): partitions, or one whole-disk filesystem."""
+    table = _try(g.part_get_parttype, device, default="") or ""
+    if table in ("gpt", "msdos"):
+        bare, ldm = _partitions(g, device, table)
+    else:
+        table, ldm = "", False
+        fs = _try(g.vfs_type, device, default="") or ""
+        boot = _try(g.pread_device, device, 11, 0, default=b"")
+        if not fs and boot[3:11] != BITLOCKER:
+            return DiskLayout(index, device, "", (), readable=False)
+        size = _try(g.blockdev_getsize64, device, default=0)
+        bare = [Volume(disk_index=index, device=device, partition_number=0, offset=0, size=size,
+                       filesystem=fs, label="", volume_guid=None)]
+    vols = tuple(describe(g, replace(v, disk_index=index)) for v in bare)
+    return DiskLayout(index, device, table, vols, ldm=ldm)
