@@ -9,7 +9,6 @@ the process lifetime); and a stop request lets the verify job finish its snapsho
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import logging
 import os
@@ -26,7 +25,6 @@ from autoverify.errors import (
     EXIT_OPERATIONAL,
     AlreadyRunning,
     AutoVerifyError,
-    NotBuiltYet,
 )
 from autoverify.verify import run_verify
 
@@ -98,32 +96,53 @@ def verify_job(cfg, stop: threading.Event) -> JobResult:
     return JobResult(s.outcome, s.counts, s.message, s.run_id)
 
 
-def _cli_job(cfg, kind: str, handler: str, **options) -> JobResult:
-    """Call a command's documented handler (its exit code is the contract) as a recorded run."""
-    from autoverify.cli.main import resolve
+def _library(module: str, name: str):
+    """A stage's public function, or None while that stage is not built (the job is then skipped)."""
+    import importlib
 
-    def body() -> JobResult:
-        try:
-            run = resolve(handler)
-        except NotBuiltYet:
-            log.info("%s job skipped: %s is not built yet", kind, handler.split(":")[0])
-            return JobResult("skipped", {}, "not built yet")
-        args = argparse.Namespace(cfg=cfg, config=str(cfg.path), json=False, verbose=False, **options)
-        code = run(args)
-        outcome = {EXIT_OK: "ok", EXIT_FINDINGS: "findings"}.get(code, "failed")
-        return JobResult(outcome, {"exit_code": code}, "" if outcome != "failed" else f"exit code {code}")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+    except AttributeError:
+        return None
 
-    return _recorded(cfg, kind, body)
+
+def _skipped(kind: str, what: str) -> JobResult:
+    log.info("%s job skipped: %s is not built yet", kind, what)
+    return JobResult("skipped", {}, f"{what} is not built yet")
 
 
 def report_job(cfg, stop: threading.Event) -> JobResult:
-    """Render every partner's report and mail it (`autoverify report --send`)."""
-    return _cli_job(cfg, "report", "autoverify.cli.report_cmd:run", out=None, partner=None, send=True)
+    """Render every partner's report and mail it (as `autoverify report --send`)."""
+    def body() -> JobResult:
+        publish = _library("reports.publish", "publish")
+        if publish is None:
+            return _skipped("report", "reports.publish")
+        pub = publish(store.open_db(cfg["database"]["path"]), cfg, send=bool(cfg["partners"]))
+        counts = {"reports": len(pub.reports), "sent": len(pub.deliveries) - len(pub.failed),
+                  "not_sent": len(pub.failed)}
+        if pub.failed:
+            return JobResult("failed", counts, f"{len(pub.failed)} report(s) not sent: {pub.failed[0].error}")
+        return JobResult("ok", counts)
+
+    return _recorded(cfg, "report", body)
 
 
 def audit_job(cfg, stop: threading.Event) -> JobResult:
-    """The drive-letter audit over the stored snapshots (`audit-letters`)."""
-    return _cli_job(cfg, "audit", "driveletter_audit.cli:run", live=False, before_seeding=False)
+    """The drive-letter audit of every configured cluster over the stored snapshots."""
+    def body() -> JobResult:
+        audit = _library("driveletter_audit.cli", "audit_from_config")
+        if audit is None:
+            return _skipped("audit", "driveletter_audit")
+        result = audit(cfg)
+        counts = {"clusters": len(result.clusters), "findings": sum(len(c.findings) for c in result.clusters)}
+        outcome = "failed" if result.could_not_audit else "ok" if result.compliant else "findings"
+        return JobResult(outcome, counts)
+
+    return _recorded(cfg, "audit", body)
 
 
 JOBS: dict[str, Callable[[object, threading.Event], JobResult]] = {

@@ -22,10 +22,11 @@ from autoverify.errors import AlreadyRunning
 from autoverify.scheduling import (
     JobResult,
     Runner,
-    _cli_job,
+    audit_job,
     build_scheduler,
     cron_trigger,
     crontab_days,
+    report_job,
     scheduler_lock,
     serve,
 )
@@ -100,12 +101,20 @@ def test_runner_runs_one_job_at_a_time_and_skips_when_stopping(tmp_path):
     assert runner("verify").outcome == "skipped"
 
 
-def test_a_job_run_is_a_runs_row_and_a_missing_command_is_skipped(tmp_path):
+def test_a_job_run_is_a_runs_row_and_a_missing_stage_is_skipped(tmp_path, monkeypatch):
     cfg = make_cfg(tmp_path)
-    res = _cli_job(cfg, "report", "autoverify.cli.no_such_cmd:run")
-    assert res.outcome == "skipped"
+    monkeypatch.setitem(sys.modules, "reports.publish", None)  # as if reports were not built yet
+    res = report_job(cfg, threading.Event())
+    assert res.outcome == "skipped" and res.message == "reports.publish is not built yet"
     row = open_db(cfg["database"]["path"])["runs"].get(res.run_id)
     assert row["kind"] == "report" and row["outcome"] == "skipped" and row["ended_at"] >= row["started_at"]
+
+
+def test_a_failing_stage_is_a_failed_run_not_a_dead_scheduler(tmp_path):
+    cfg = make_cfg(tmp_path)  # no [[clusters]]: the audit cannot run
+    res = audit_job(cfg, threading.Event())
+    row = open_db(cfg["database"]["path"])["runs"].get(res.run_id)
+    assert (row["kind"], row["outcome"]) == ("audit", "failed") and "no [[clusters]] to audit" in row["message"]
 
 
 def test_run_now_once_returns_the_jobs_exit_code(tmp_path):

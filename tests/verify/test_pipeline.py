@@ -6,6 +6,7 @@ test_lab.py; here: which volumes get checked, what is stored, once-only, stop, s
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from autoverify.cli.verify_cmd import progress_printer
 from autoverify.config import Config, validate
 from autoverify.errors import AlreadyRunning
 from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snapshot, Volume
@@ -215,3 +217,19 @@ def test_bitlocker_is_said_once_when_inspection_already_said_it(tmp_path):
     db = open_db(cfg["database"]["path"])
     assert [r["check_id"] for r in db.query("select check_id from findings where check_id like '%bitlocker'")] \
         == ["inspect.bitlocker"]
+
+
+def test_progress_bar_on_a_terminal_and_log_lines_otherwise(caplog):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    show = progress_printer(tty)
+    show(1, 4, "NODE1/a", "healthy")
+    show(4, 4, "NODE2/b", "failed")
+    assert tty.getvalue() == ("\r[#######.......................] 1/4 NODE1/a: healthy\033[K"
+                              "\r[##############################] 4/4 NODE2/b: failed\033[K\n")
+    with caplog.at_level("INFO"):
+        progress_printer(io.StringIO())(2, 4, "NODE1/a", "warning")
+    assert "[2/4] NODE1/a: warning" in caplog.text
