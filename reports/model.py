@@ -152,11 +152,13 @@ class ReportModel:
     clusters: tuple[ClusterView, ...]
     systems: tuple[SystemView, ...]
     unverified: tuple[Unverified, ...]
+    verified_mark: tuple[str | None, tuple[str, ...]] = (None, ())  # newest verified_at, ids verified then
 
     def state(self) -> dict:
         """What the next report compares against (stored in the runs table)."""
         return {"partner": self.partner, "systems": {s.name: s.status for s in self.systems},
-                "audit": {c.name: len(c.findings) for c in self.clusters}}
+                "audit": {c.name: len(c.findings) for c in self.clusters},
+                "verified_through": self.verified_mark[0], "verified_last": list(self.verified_mark[1])}
 
 
 def partners(cfg_partners: Iterable[dict]) -> list[Partner]:
@@ -197,7 +199,8 @@ def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30,
     return ReportModel(title=title, partner=partner.name if partner else None,
                        generated_at=now.replace(microsecond=0).isoformat(), window_days=window_days,
                        summary=summary, clusters=clusters, systems=views,
-                       unverified=tuple(u for v in views for u in _unverified(db, v)))
+                       unverified=tuple(u for v in views for u in _unverified(db, v)),
+                       verified_mark=_verified_mark(db, names))
 
 
 def _count(statuses: Iterable[str]) -> dict[str, int]:
@@ -268,13 +271,8 @@ def _system_status(snapshots: tuple[SnapshotRow, ...], latest: SnapshotRow | Non
 def _volumes(db: sqlite_utils.Database, snap: SnapshotRow) -> tuple[VolumeView, ...]:
     out = []
     for v in db.query("select * from volumes where snapshot_id = ? order by disk_index, partition_number", [snap.id]):
-        letters = [f"{x}:" for x in (v["drive_letters"] or "").split(",") if x]
-        paths = [p.rstrip("\\") + "\\" for p in json.loads(v["mount_paths"] or "[]")]
-        if v["csv_name"] and not paths:
-            paths = [f"C:\\ClusterStorage\\{v['csv_name']}\\"]
-        title = ", ".join(letters + paths) or v["label"] or v["device"]
-        if v["csv_id"]:
-            title += " (CSV)"
+        letters = _letters(v)
+        title = _title(v)
         keys = {v["device"], v["csv_name"], v["volume_guid"], *letters, *(x.rstrip(":") for x in letters)} - {None, ""}
         out.append(VolumeView(
             title=title, label=v["label"] or "", filesystem="CSVFS" if v["csv_id"] else (v["filesystem"] or "").upper(),
@@ -283,6 +281,19 @@ def _volumes(db: sqlite_utils.Database, snap: SnapshotRow) -> tuple[VolumeView, 
             used=v["used_bytes"], free=v["free_bytes"], check_status=v["check_status"] or "skipped",
             check_reason=v["check_reason"], findings=tuple(f for f in snap.findings if f.volume in keys)))
     return tuple(out)
+
+
+def _letters(v: dict) -> list[str]:
+    return [f"{x}:" for x in (v["drive_letters"] or "").split(",") if x]
+
+
+def _title(v: dict) -> str:
+    """A volume as the vendor heads it in the Volumes pane: 'L:, C:\\ClusterStorage\\Volume1\\ (CSV)'."""
+    paths = [p.rstrip("\\") + "\\" for p in json.loads(v["mount_paths"] or "[]")]
+    if v["csv_name"] and not paths:
+        paths = [f"C:\\ClusterStorage\\{v['csv_name']}\\"]
+    title = ", ".join(_letters(v) + paths) or v["label"] or v["device"]
+    return f"{title} (CSV)" if v["csv_id"] else title
 
 
 def _csvs(db: sqlite_utils.Database, system: str, latest: dict) -> tuple[CsvView, ...]:
@@ -348,8 +359,7 @@ def _unverified(db: sqlite_utils.Database, view: SystemView) -> list[Unverified]
         marks = ",".join("?" * len(ids))
         for v in db.query(f"select * from volumes where snapshot_id in ({marks}) and check_status in "
                           "('skipped', 'unchecked')", ids):
-            what = v["csv_name"] or ",".join(f"{x}:" for x in (v["drive_letters"] or "").split(",") if x) \
-                or v["label"] or v["device"]
+            what = _title(v) + (f" ({v['label']})" if v["label"] else "")
             reason = v["check_reason"] or ("BitLocker-encrypted" if v["encrypted"] else "not checked")
             rows.setdefault((what, reason), []).append(v["snapshot_id"])
     order = {s: i for i, s in enumerate(ids)}
@@ -379,14 +389,26 @@ def _previous_report(db: sqlite_utils.Database, partner: str | None) -> dict | N
     return None
 
 
+def _in(names: list[str]) -> str:
+    return ",".join("?" * len(names)) or "''"
+
+
+def _verified_mark(db: sqlite_utils.Database, names: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """The newest verified_at and the snapshots verified at that second (times have 1 s resolution)."""
+    rows = list(db.query(f"select id, verified_at from snapshots where system in ({_in(names)}) and verified_at = "
+                         f"(select max(verified_at) from snapshots where system in ({_in(names)}))", [*names, *names]))
+    return (rows[0]["verified_at"], tuple(sorted(r["id"] for r in rows))) if rows else (None, ())
+
+
 def _changes(db: sqlite_utils.Database, previous: dict | None, views: Iterable[SystemView],
              clusters: Iterable[ClusterView], names: list[str]) -> tuple[str, ...]:
     if previous is None:
         return ("First report: there is no earlier report to compare with.",)
     state, out = previous["state"], []
-    marks = ",".join("?" * len(names)) or "''"
-    n = next(db.query(f"select count(*) as n from snapshots where verified_at > ? and system in ({marks})",
-                      [previous["started_at"], *names]))["n"]
+    mark, at_mark = state.get("verified_through") or "", set(state.get("verified_last") or ())
+    n = sum(1 for r in db.query(f"select id, verified_at from snapshots where verified_at >= ? and system in "
+                                f"({_in(names)})", [mark, *names])
+            if r["verified_at"] > mark or r["id"] not in at_mark)
     out.append(f"{n} snapshot{'s' if n != 1 else ''} verified since the last report.")
     before = state.get("systems", {})
     for v in views:

@@ -29,6 +29,8 @@ from autoverify.store import finish_run, register_snapshots, save_verification, 
 from autoverify.store.db import transaction
 
 HOSTILE_LABEL = "<script>alert(1)</script>"
+NO_LETTER = "No drive letter and not a CSV: mounted at a path only, so not checked (as the vendor's AutoVerify)."
+BITLOCKER = "BitLocker-encrypted: cannot be checked offline."
 CSV_OFFSET = 135266304
 GIB = 2**30
 CSVS = {  # name: (cluster disk, disk guid, volume guid, label)
@@ -98,6 +100,8 @@ def populate(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
         vols = [_volume(0, 2, "", ("C",), bootable=True, size=60 * GIB, used=13 * GIB)]
         checks, skipped, errors = {"/dev/sda2": clean}, {}, []
         if node == "NODE1":
+            vols.append(_volume(0, 3, "Recovery", (), size=GIB, mount_paths=("C:\\Recovery",)))
+            skipped["/dev/sda3"] = NO_LETTER
             vols.append(_volume(1, 2, "Share", ("S",), offset=CSV_OFFSET))
             checks["/dev/sdb2"] = clean
         if node == "NODE2":
@@ -105,7 +109,7 @@ def populate(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
             checks["/dev/sdb2"] = clean
         if node == "NODE3":
             vols.append(_volume(1, 2, "Finance", ("E",), encrypted=True))
-            skipped["/dev/sdb2"] = "BitLocker-encrypted: cannot be checked offline."
+            skipped["/dev/sdb2"] = BITLOCKER
             if day == 3:
                 errors.append(Finding("inspect.unreadable-image", "error",
                                       f"{snap.disks[1].path}: cannot be read (the qcow2 header is damaged).",
