@@ -132,6 +132,7 @@ class Stages:
 def run_lock(db_path: str | Path) -> Iterator[None]:
     """Only one verify run per database at a time (a manual run next to the nightly one)."""
     path = Path(f"{db_path}.verify.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fh = open(path, "a+")  # noqa: SIM115 - held for the whole run
     try:
         try:
@@ -151,8 +152,7 @@ def run_lock(db_path: str | Path) -> Iterator[None]:
 
 
 def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | None = None,
-               progress: Progress | None = None, stages: Stages = Stages(), kind: str = "verify",
-               db=None) -> VerifySummary:
+               progress: Progress | None = None, stages: Stages = Stages()) -> VerifySummary:
     """Verify the selected snapshots of the configured store; see the module docstring.
 
     `stop` is checked between snapshots: once set, the snapshot in hand is finished (or
@@ -161,16 +161,20 @@ def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | 
     stop = stop or threading.Event()
     db_path = cfg["database"]["path"]
     with run_lock(db_path):
-        db = store.open_db(db_path) if db is None else db
+        db = store.open_db(db_path)
         started = time.monotonic()
         root = Path(cfg["store"]["root"])
         if not root.is_dir():
             raise AutoVerifyError(f"{root}: the snapshot store (store.root) is not a folder.")
-        discovered = stages.discover(root)
+        try:
+            discovered = stages.discover(root)
+        except OSError as exc:
+            raise AutoVerifyError(f"{exc.filename or root}: the snapshot store cannot be read "
+                                  f"({exc.strerror or exc}).") from None
         new = store.register_snapshots(db, discovered)
         by_id = {s.id: s for s in discovered}
         chosen = _select(db, by_id, selection, cfg["verify"]["max_snapshots"])
-        run_id = store.start_run(db, kind)
+        run_id = store.start_run(db, "verify")
         log.info("verify run %d: %d snapshot(s) in the store (%d new), %d to verify", run_id,
                  len(discovered), new, len(chosen))
         state = _RunState(total=len(chosen))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,6 +23,8 @@ from autoverify.errors import AlreadyRunning
 from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snapshot, Volume
 from autoverify.store import open_db
 from autoverify.verify import Selection, Stages, UnknownSnapshot, check_plan, run_lock, run_verify
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_cfg(tmp_path: Path, **verify) -> Config:
@@ -233,3 +237,28 @@ def test_progress_bar_on_a_terminal_and_log_lines_otherwise(caplog):
     with caplog.at_level("INFO"):
         progress_printer(io.StringIO())(2, 4, "NODE1/a", "warning")
     assert "[2/4] NODE1/a: warning" in caplog.text
+
+
+@pytest.mark.parametrize("args, code, sentence", [
+    (["--snapshot", "NODE9/x"], 2, "autoverify: snapshot 'NODE9/x' is not in the store (ids look like SYSTEM/FOLDER)."),
+    ([], 0, None),  # an empty store: nothing to verify, all healthy
+])
+def test_cli_exit_codes_and_one_sentence_errors(tmp_path, args, code, sentence):
+    cfg = make_cfg(tmp_path)
+    cfg.path.write_text('[store]\nroot = "store"\n[database]\npath = "av.db"\n')
+    r = subprocess.run([sys.executable, "-m", "autoverify", "verify", "--config", str(cfg.path), *args],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert r.returncode == code, r.stderr
+    if sentence:
+        assert r.stderr.strip() == sentence
+    else:
+        assert "verify run 1 ok: 0 of 0 snapshot(s) verified" in r.stderr
+
+
+def test_cli_missing_store_is_exit_3_naming_it(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[store]\nroot = "nowhere"\n[database]\npath = "av.db"\n')
+    r = subprocess.run([sys.executable, "-m", "autoverify", "verify", "--config", str(path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 3
+    assert r.stderr.strip() == f"autoverify: {tmp_path / 'nowhere'}: the snapshot store (store.root) is not a folder."
