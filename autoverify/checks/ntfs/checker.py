@@ -1,0 +1,268 @@
+"""check_ntfs: the chkdsk-equivalent, read-only, over a byte-range reader.
+
+Order: boot sector -> $MFT location -> one pass over all records -> multi-record rules ->
+$MFTMirr -> MFT bitmap -> cluster accounting -> indexes and name linkage -> volume state.
+Bad bytes never raise: a structure that cannot be read becomes a finding; a volume that
+cannot be read at all becomes status "unchecked" with one sentence saying why.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections import Counter
+
+import numpy as np
+
+from autoverify.checks.ntfs import (
+    boot,
+    catalogue,
+    clusters,
+    files,
+    indexes,
+    mft,
+    namespace,
+    records,
+    scan,
+    volume,
+)
+from autoverify.checks.ntfs.boot import Geometry
+from autoverify.models import CheckResult, Finding
+
+MAX_PER_CHECK = 50
+BITLOCKER_MESSAGE = "encrypted (BitLocker), cannot be checked offline"
+READ_LIMIT = 256 << 20  # never buffer more than this for one attribute
+
+
+class Collector:
+    """Findings as they are found; at most MAX_PER_CHECK per check id, then one summary line."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, int | None]] = []
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, check: str, message: str, record: int | None = None) -> None:
+        self.counts[check] += 1
+        if self.counts[check] <= MAX_PER_CHECK:
+            self.items.append((check, message, record))
+
+    def findings(self, names: dict[int, list]) -> tuple[Finding, ...]:
+        cache: dict[int, str | None] = {}
+        out = [Finding(check=c, severity=catalogue.severity(c), message=_sentence(m), record=r,
+                       path=namespace.path_of(r, names, cache) if r is not None else None)
+               for c, m, r in self.items]
+        for c, n in self.counts.items():
+            if n > MAX_PER_CHECK:
+                out.append(Finding(check=c, severity=catalogue.severity(c),
+                                   message=f"{n - MAX_PER_CHECK} more {c} findings are not listed."))
+        return tuple(out)
+
+
+def _sentence(m: str) -> str:
+    m = m[0].upper() + m[1:] if m else m
+    return m if m.endswith(".") else m + "."
+
+
+def check_ntfs(reader) -> CheckResult:
+    """Check the NTFS volume the reader covers; never raises for bad bytes."""
+    t0 = time.monotonic()
+    found = Collector()
+    names: dict[int, list] = {}
+    stats: dict = {}
+    try:
+        status = _check(reader, found, names, stats)
+    except OSError as exc:
+        found("ntfs.unreadable", f"the volume cannot be read: {exc.strerror or exc}")
+        status = "unchecked"
+    except (MemoryError, RecursionError, ValueError, IndexError, struct.error, KeyError, TypeError) as exc:
+        found("ntfs.internal", f"the check stopped at a structure it could not follow ({exc.__class__.__name__}: "
+              f"{exc}); the findings before it stand")
+        status = None
+    result = found.findings(names)
+    if status is None:
+        status = "errors" if any(f.severity in ("error", "critical") for f in result) else "clean"
+    return CheckResult(status=status, findings=result, mft_records=stats.get("mft_records", 0),
+                       seconds=round(time.monotonic() - t0, 3), stats=stats)
+
+
+def _check(reader, found: Collector, names: dict[int, list], stats: dict) -> str | None:
+    b = boot.read_boot(reader)
+    if b.bitlocker:
+        found("ntfs.bitlocker", BITLOCKER_MESSAGE)
+        return "unchecked"
+    for check, p in b.problems:
+        found(check, p)
+    if b.geometry is None:
+        if not b.ntfs_signed:
+            found("ntfs.unreadable", "not an NTFS volume (no NTFS boot sector, nor a backup of one)"
+                  if reader.size >= 512 else "the volume is empty or shorter than one sector")
+            return "unchecked"
+        found("ntfs.boot", "no valid boot sector (primary nor backup): the volume cannot be checked further")
+        return None
+    geo = b.geometry
+    stats["cluster_size"], stats["clusters"] = geo.cluster_size, geo.clusters
+    layout, probs = mft.locate(reader, geo)
+    for check, p in probs:
+        found(check, p, 0)
+    if layout is None:
+        if reader.size < (geo.mft_lcn + 1) * geo.cluster_size:
+            found("ntfs.unreadable", "the volume is truncated: $MFT lies beyond the end of the image")
+            return "unchecked"
+        return None
+    if layout.runs and layout.runs[0][1] != geo.mft_lcn:
+        found("ntfs.boot", f"the boot sector puts $MFT at cluster {geo.mft_lcn} but $MFT's runlist starts at "
+              f"cluster {layout.runs[0][1]}", 0)
+    n_cap = geo.clusters * geo.cluster_size // geo.record_size
+    if layout.n_records > n_cap:
+        layout = mft.MftLayout(layout.runs, layout.data_size, layout.init_size, n_cap)
+    mirror_n = max(4, geo.cluster_size // geo.record_size) if geo.cluster_size > 4 * geo.record_size else 4
+    table = clusters.RunTable()
+    recs, in_use, valid, head = scan.scan_mft(reader, geo, layout, table, found, mirror_n)
+    stats["mft_records"] = len(recs)
+    read_attr = _attr_reader(reader, geo)
+    extents = files.check_files(recs, geo, read_attr, found)
+    for rn, r in recs.items():
+        if not r.base and not r.broken:
+            names[rn] = r.names + [n for e in extents.get(rn, ()) for n in recs[e].names]
+    sys_attrs = {rn: files.all_attrs(rn, recs, extents) for rn in (0, 1, 2, 3, 6) if rn in recs and recs[rn].attrs}
+    _mirror(reader, geo, head, sys_attrs.get(1, []), found)
+    _mft_bitmap(reader, geo, layout, in_use, valid, sys_attrs.get(0, []), found)
+    _accounting(geo, table, sys_attrs.get(6, []), read_attr, found)
+    _indexes(geo, recs, extents, names, read_attr, found)
+    _volume_state(sys_attrs, read_attr, found)
+    return None
+
+
+def _attr_reader(reader, geo: Geometry):
+    def read(a: records.Attr, limit: int = READ_LIMIT) -> bytes:
+        if a.resident:
+            return a.value
+        size = max(0, min(a.size, a.init if a.lowest_vcn == 0 else a.size, limit))
+        data = mft.read_clusters(reader, geo, a.runs, 0, size)
+        return data
+    return read
+
+
+def _first(attrs: list[records.Attr], atype: int, name: str = "") -> records.Attr | None:
+    parts = sorted((a for a in attrs if a.type == atype and a.name == name), key=lambda a: a.lowest_vcn)
+    if not parts or parts[0].lowest_vcn != 0:
+        return None
+    if len(parts) == 1 or parts[0].resident:
+        return parts[0]
+    return parts[0]._replace(runs=tuple(r for p in parts for r in p.runs))
+
+
+def _mirror(reader, geo: Geometry, head: bytes, mirr_attrs: list[records.Attr], found: Collector) -> None:
+    """V1: $MFTMirr where the boot sector says, equal to the first records of $MFT."""
+    data = _first(mirr_attrs, 0x80)
+    if data is None or data.resident:
+        found("ntfs.required-attr", "$MFTMirr (record 1) has no non-resident $DATA attribute", 1)
+        return
+    if data.runs and data.runs[0][1] != geo.mftmirr_lcn:
+        found("ntfs.mftmirr", f"the boot sector puts $MFTMirr at cluster {geo.mftmirr_lcn} but its runlist starts "
+              f"at cluster {data.runs[0][1]}", 1)
+    rs = geo.record_size
+    count = min(len(head) // rs, max(1, data.size // rs))
+    mirror = reader.pread(count * rs, geo.mftmirr_lcn * geo.cluster_size)
+    for i in range(count):
+        a, m = bytearray(head[i * rs:(i + 1) * rs]), bytearray(mirror[i * rs:(i + 1) * rs])
+        if a[:4] != b"FILE" or records.apply_fixups(a):
+            continue  # the record's own damage is reported by the scan
+        if len(m) < rs or m[:4] != b"FILE" or records.apply_fixups(m):
+            found("ntfs.mftmirr", f"$MFTMirr's copy of record {i} is missing or damaged", i)
+            continue
+        ofs, cnt = struct.unpack_from("<HH", a, 4)
+        used = min(struct.unpack_from("<I", a, 0x18)[0], rs)
+        if a[:ofs] != m[:ofs] or a[ofs + 2 * cnt:used] != m[ofs + 2 * cnt:used]:
+            found("ntfs.mftmirr", f"$MFTMirr's copy of record {i} differs from $MFT", i)
+
+
+def _bits(data: bytes, n: int) -> np.ndarray:
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little")[:n].astype(bool)
+    return bits if len(bits) == n else np.concatenate((bits, np.zeros(n - len(bits), dtype=bool)))
+
+
+def _mft_bitmap(reader, geo: Geometry, layout: mft.MftLayout, in_use: np.ndarray, valid: np.ndarray,
+                attrs: list[records.Attr], found: Collector) -> None:
+    """C2: $MFT's $BITMAP against the in-use flags."""
+    bm = _first(attrs, 0xB0)
+    if bm is None:
+        return  # reported as a missing required attribute
+    n = layout.n_records
+    data = bm.value if bm.resident else mft.read_clusters(reader, geo, bm.runs, 0, min(bm.size, n // 8 + 8))
+    bits = _bits(data, n)
+    for rn in np.nonzero(in_use & ~bits)[0].tolist():
+        found("ntfs.mft-bitmap", f"file record {rn} is in use but free in $MFT's bitmap (it could be overwritten)",
+              rn)
+    for rn in np.nonzero(bits & ~in_use)[0].tolist():
+        if rn < 24 and valid[rn]:
+            continue  # records 16-23 are reserved: marked in the bitmap, held empty
+        found("ntfs.mft-bitmap", f"file record {rn} is marked in use in $MFT's bitmap but holds no file in use",
+              rn)
+
+
+def _accounting(geo: Geometry, table: clusters.RunTable, bitmap_attrs: list[records.Attr], read_attr,
+                found: Collector) -> None:
+    """C1: cross-links, clusters in use but free, lost clusters."""
+    data = _first(bitmap_attrs, 0x80)
+    need = (geo.clusters + 7) // 8
+    bitmap = b""
+    if data is None:
+        found("ntfs.required-attr", "$Bitmap (record 6) has no $DATA attribute", 6)
+    elif data.size < need:
+        found("ntfs.bitmap", f"$Bitmap holds {data.size} bytes, too few for {geo.clusters} clusters", 6)
+    else:
+        bitmap = read_attr(data, need)
+    acc = clusters.account(table, geo.clusters, bitmap if bitmap else b"\xff" * need)
+    for rec, other, lcn in acc.cross_links:
+        found("ntfs.cross-link", f"file records {other} and {rec} both own cluster {lcn}", rec)
+    if not bitmap:
+        return
+    for lcn, n in acc.used_but_free:
+        found("ntfs.bitmap", f"{n} cluster(s) from cluster {lcn} are in use but free in $Bitmap", None)
+    if acc.lost:
+        found("ntfs.bitmap", f"{acc.lost} cluster(s) are marked in use in $Bitmap but owned by no file (lost "
+              f"clusters, the first is {acc.lost_first})", None)
+
+
+def _indexes(geo: Geometry, recs: dict[int, scan.Rec], extents: dict[int, list[int]], names: dict[int, list],
+             read_attr, found: Collector) -> None:
+    """D1 for every index of every file, then D2/D3 over the $I30 entries."""
+    entries: dict[int, list[indexes.Entry]] = {}
+    broken: set[int] = set()
+    for rn, r in recs.items():
+        if r.base or r.broken or not r.types & files.T_IR:
+            if r.is_dir and not r.base:
+                broken.add(rn)
+            continue
+        attrs = files.all_attrs(rn, recs, extents)
+        for root in (a for a in attrs if a.type == 0x90):
+            ia = _first(attrs, 0xA0, root.name)
+            bm = _first(attrs, 0xB0, root.name)
+            ix = indexes.IndexInput(root.name, root.value,
+                                    None if ia is None or ia.resident else read_attr(ia),
+                                    0 if ia is None else ia.size, None if bm is None else read_attr(bm))
+            res = indexes.check_index(ix, geo.cluster_size, geo.index_size, root.name == "$I30")
+            for p in res.problems:
+                found("ntfs.index", f"file record {rn}: {p}", rn)
+            if root.name == "$I30":
+                entries[rn] = res.entries
+                if res.problems:
+                    broken.add(rn)
+    namespace.check_linkage(recs, names, entries, broken, found)
+
+
+def _volume_state(sys_attrs: dict[int, list[records.Attr]], read_attr, found: Collector) -> None:
+    """V2 dirty flag, L1 $LogFile restart area."""
+    info = _first(sys_attrs.get(3, []), 0x70)
+    if info is None:
+        found("ntfs.required-attr", "$Volume (record 3) has no $VOLUME_INFORMATION attribute", 3)
+    elif volume.dirty(info.value):
+        found("ntfs.dirty", "the volume is marked dirty: Windows found a problem or has chkdsk pending at boot", 3)
+    log = _first(sys_attrs.get(2, []), 0x80)
+    if log is None or log.resident:
+        found("ntfs.required-attr", "$LogFile (record 2) has no non-resident $DATA attribute", 2)
+        return
+    problem = volume.logfile_state(read_attr(log, 128 << 10))
+    if problem:
+        found("ntfs.logfile", problem, 2)

@@ -1,0 +1,147 @@
+"""Stage 1 of the check: every in-use file record, one pass over $MFT (M1, M2, M3).
+
+Produces a compact summary per in-use record (`Rec`): what later stages need (names,
+attribute types, attribute list, index attributes of directories) without keeping whole
+records in memory, plus every allocated run for cluster accounting.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+import numpy as np
+
+from autoverify.checks.ntfs import mft, records
+from autoverify.checks.ntfs.boot import Geometry
+from autoverify.checks.ntfs.clusters import RunTable
+
+MUST_BE_RESIDENT = {0x10, 0x30, 0x40, 0x60, 0x70, 0x90}
+KEEP_ATTRS_BELOW = 27  # system files: keep their attributes for the volume-level checks
+Report = Callable[[str, str, int | None], None]
+
+
+class Rec:
+    """What the later stages need to know about one in-use file record."""
+
+    __slots__ = ("seq", "flags", "base", "base_seq", "links", "names", "types", "attrs", "alist", "broken")
+
+    def __init__(self, seq: int, flags: int, base: int, base_seq: int, links: int) -> None:
+        self.seq, self.flags, self.base, self.base_seq, self.links = seq, flags, base, base_seq, links
+        self.names: list[records.FileName] = []
+        self.types = 0  # bit (type >> 4) per attribute type present
+        self.attrs: list[records.Attr] | None = None
+        self.alist: records.Attr | None = None
+        self.broken = False
+
+    @property
+    def is_dir(self) -> bool:
+        return bool(self.flags & records.FLAG_DIRECTORY)
+
+
+def scan_record(rn: int, rec: bytes, geo: Geometry, runs: RunTable, report: Report) -> Rec:
+    """Check one fixed-up in-use record and summarise it."""
+    h = records.header(rec)
+    r = Rec(h.seq, h.flags, h.base_ref & records.REF_MASK, h.base_ref >> 48, h.links)
+    probs = records.header_problems(h, geo.record_size, rn)
+    if h.usa_ofs >= 0x30 and struct.unpack_from("<I", rec, 0x2C)[0] != rn & 0xFFFFFFFF:
+        probs.append(f"the record says it is number {struct.unpack_from('<I', rec, 0x2C)[0]}")
+    for p in probs:
+        report("ntfs.record-header", f"file record {rn}: {p}", rn)
+    if probs:
+        r.broken = True
+        return r
+    attrs, aprobs = records.walk_attributes(rec, h, geo.cluster_size)
+    for check, p in aprobs:
+        report(check, f"file record {rn}: {p}", rn)
+    r.broken = bool(aprobs)
+    _attribute_rules(rn, attrs, h.next_instance, geo, runs, report)
+    for a in attrs:
+        r.types |= 1 << (a.type >> 4)
+        if a.type == 0x30 and a.resident:
+            fn = records.file_name(a.value)
+            if fn is None:
+                report("ntfs.attribute", f"file record {rn}: a $FILE_NAME value cannot be decoded", rn)
+            else:
+                r.names.append(fn)
+        elif a.type == 0x20:
+            r.alist = a
+        elif a.type == 0x10 and len(a.value) < 48:
+            report("ntfs.attribute", f"file record {rn}: $STANDARD_INFORMATION is only {len(a.value)} bytes", rn)
+    if r.alist or r.base or rn < KEEP_ATTRS_BELOW or h.flags & (records.FLAG_DIRECTORY | records.FLAG_VIEW_INDEX):
+        r.attrs = attrs
+    return r
+
+
+def _attribute_rules(rn: int, attrs: list[records.Attr], next_instance: int, geo: Geometry, runs: RunTable,
+                     report: Report) -> None:
+    """Order, duplicates, residency, instance numbers, VCN coverage and run bounds of one record's attributes."""
+    seen_keys, instances, last_type = set(), set(), 0
+    has_list = any(a.type == 0x20 for a in attrs)
+    for a in attrs:
+        tname = records.ATTR_NAMES.get(a.type, f"type {a.type:#x}")
+        if a.type < last_type:
+            report("ntfs.attribute", f"file record {rn}: {tname} comes after a higher attribute type "
+                   "(attributes out of order)", rn)
+        last_type = a.type
+        key = (a.type, a.name, a.lowest_vcn) if a.type != 0x30 else (a.type, a.value)
+        if key in seen_keys:
+            report("ntfs.attribute", f"file record {rn}: {tname}{':' + a.name if a.name else ''} appears twice", rn)
+        seen_keys.add(key)
+        if a.instance in instances or a.instance >= next_instance:
+            report("ntfs.attribute", f"file record {rn}: {tname} has instance number {a.instance}, duplicate "
+                   f"or not below the record's next instance {next_instance}", rn)
+        instances.add(a.instance)
+        if a.type in MUST_BE_RESIDENT and not a.resident:
+            report("ntfs.attribute", f"file record {rn}: {tname} must be resident but is not", rn)
+        if a.type == 0xA0 and a.resident:
+            report("ntfs.attribute", f"file record {rn}: $INDEX_ALLOCATION must be non-resident but is not", rn)
+        if a.resident:
+            continue
+        if a.lowest_vcn and not has_list:
+            report("ntfs.runlist", f"file record {rn}: {tname} starts at VCN {a.lowest_vcn} but the file has "
+                   "no attribute list holding its first part", rn)
+        if a.lowest_vcn == 0 and not has_list and (a.highest_vcn + 1) * geo.cluster_size != a.alloc:
+            report("ntfs.runlist", f"file record {rn}: {tname} runs cover {a.highest_vcn + 1} clusters but its "
+                   f"allocated size is {a.alloc} bytes", rn)
+        add_runs(rn, tname, a.runs, geo, runs, report)
+
+
+def add_runs(rn: int, tname: str, att_runs, geo: Geometry, runs: RunTable, report: Report) -> None:
+    for _vcn, lcn, n in att_runs:
+        if lcn < 0:
+            continue
+        if lcn + n > geo.clusters:
+            report("ntfs.runlist", f"file record {rn}: {tname} run of {n} clusters at cluster {lcn} lies outside "
+                   f"the volume ({geo.clusters} clusters)", rn)
+            continue
+        runs.add(lcn, n, rn)
+
+
+def scan_mft(reader, geo: Geometry, layout: mft.MftLayout, runs: RunTable, report: Report,
+             mirror_count: int) -> tuple[dict[int, Rec], np.ndarray, np.ndarray, bytes]:
+    """All in-use records. Returns (records, in-use flags, valid-record flags, raw first `mirror_count` records)."""
+    rs = geo.record_size
+    recs: dict[int, Rec] = {}
+    in_use = np.zeros(layout.n_records, dtype=bool)
+    valid = np.zeros(layout.n_records, dtype=bool)
+    head = b""
+    for first, arr in mft.iter_chunks(reader, geo, layout):
+        if first == 0:
+            head = arr[:mirror_count].tobytes()
+        state = mft.fixup_chunk(arr)
+        flags = arr[:, 0x16:0x18].copy().view("<u2").ravel()
+        used = (flags & records.FLAG_IN_USE).astype(bool) & ((state == mft.ST_OK) | (state == mft.ST_FIXUP))
+        in_use[first:first + len(arr)] = used
+        valid[first:first + len(arr)] = state == mft.ST_OK
+        for i in np.nonzero(used & (state == mft.ST_FIXUP))[0].tolist():
+            rn = first + i
+            why = records.apply_fixups(bytearray(arr[i].tobytes())) or "update sequence is damaged"
+            report("ntfs.fixup", f"file record {rn}: {why}", rn)
+            broken = Rec(0, int(flags[i]), 0, 0, 0)
+            broken.broken = True
+            recs[rn] = broken
+        blob = arr.tobytes()
+        for i in np.nonzero(used & (state == mft.ST_OK))[0].tolist():
+            recs[first + i] = scan_record(first + i, blob[i * rs:(i + 1) * rs], geo, runs, report)
+    return recs, in_use, valid, head

@@ -1,0 +1,138 @@
+"""Build populated NTFS test volumes once (mkntfs on a host file + ONE libguestfs appliance) and cache them.
+
+Used by the checker's tests (a small volume with every structure the checker walks) and by
+bench/ntfs_check.py (100,000 files). The cache key is the hash of this file, so a change to
+how volumes are built rebuilds them; tests copy the cached image before patching bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autoverify.guestfs_session import Drive, Settings, appliance
+
+_SELF_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """What to put on a volume: its size, a tree of files, and steps run in the appliance after tar_in."""
+
+    name: str
+    size_mib: int
+    tarball: Callable[[Path], None]  # writes the tarball to the given path
+    finish: Callable[[object], None] | None = None  # g -> None, with the volume mounted on /
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes = b"", link_to: str | None = None) -> None:
+    info = tarfile.TarInfo(name)
+    info.mtime = 1_700_000_000
+    if link_to is not None:
+        info.type, info.linkname = tarfile.LNKTYPE, link_to
+        tar.addfile(info)
+        return
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def _dir(tar: tarfile.TarFile, name: str) -> None:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+    tar.addfile(info)
+
+
+def small_tree(out: Path) -> None:
+    """~3,000 files in 20 directories (one with 1,200 entries: a two-level index), sizes resident and not,
+    and one file with 150 hard links (its $FILE_NAMEs overflow the record: an $ATTRIBUTE_LIST)."""
+    with tarfile.open(out, "w") as tar:
+        for d in range(20):
+            _dir(tar, f"d{d:03d}")
+            for i in range(1200 if d == 0 else 95):
+                size = (0, 37, 700, 5000, 20000)[(d + i) % 5]
+                _add(tar, f"d{d:03d}/file_{i:05d}_with_a_longer_name.txt", bytes([65 + i % 26]) * size)
+        _dir(tar, "links")
+        _add(tar, "links/target.bin", b"x" * 9000)
+        for i in range(150):
+            _add(tar, f"links/hard_link_number_{i:04d}_to_the_same_target_file.bin", link_to="links/target.bin")
+        _dir(tar, "doomed")
+        for i in range(60):
+            _add(tar, f"doomed/gone_{i:03d}.dat", b"z" * 3000)
+
+
+def small_finish(g) -> None:
+    """Deleted files and directory, and a fragmented file (appends interleaved with another file's)."""
+    g.rm_rf("/doomed")
+    for i in range(0, 95, 3):
+        g.rm(f"/d005/file_{i:05d}_with_a_longer_name.txt")
+    g.mkdir("/frag")
+    chunk_a, chunk_b = b"A" * 16384, b"B" * 16384
+    g.write("/frag/fragmented.bin", b"")
+    g.write("/frag/interleaved.bin", b"")
+    for _ in range(40):
+        g.write_append("/frag/fragmented.bin", chunk_a)
+        g.write_append("/frag/interleaved.bin", chunk_b)
+        g.sync()
+
+
+def bench_tree(out: Path) -> None:
+    """100,000 empty or tiny files in 1,000 directories (10 top-level folders of 100 each)."""
+    with tarfile.open(out, "w") as tar:
+        for top in range(10):
+            _dir(tar, f"t{top:02d}")
+            for d in range(100):
+                base = f"t{top:02d}/dir{d:03d}"
+                _dir(tar, base)
+                for i in range(100):
+                    _add(tar, f"{base}/f{i:03d}.txt", b"" if i % 4 else b"data %d" % i)
+
+
+SMALL = VolumeSpec("small", 96, small_tree, small_finish)
+BENCH = VolumeSpec("bench100k", 1024, bench_tree, None)
+
+
+def build(spec: VolumeSpec, cache: Path, settings: Settings | None = None) -> Path:
+    """Return the cached populated image for `spec`, building it (mkntfs + one appliance) when missing."""
+    image = cache / f"ntfs-{spec.name}-{_SELF_HASH}.img"
+    if image.exists():
+        return image
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        work = Path(tmp) / "volume.img"
+        with open(work, "wb") as fh:
+            fh.truncate(spec.size_mib << 20)
+        subprocess.run(["mkntfs", "-F", "-Q", "-q", "-s", "512", "-c", "4096", "-L", spec.name, str(work)],
+                       check=True, capture_output=True)
+        tarball = Path(tmp) / "tree.tar"
+        spec.tarball(tarball)
+        with appliance([Drive(str(work), "raw", readonly=False)], settings or Settings()) as g:
+            g.mount("/dev/sda", "/")
+            g.tar_in(str(tarball), "/")
+            if spec.finish:
+                spec.finish(g)
+            g.sync()
+            g.umount_all()
+        os.replace(work, image)
+    return image
+
+
+def copy_image(src: Path, dst: Path) -> Path:
+    """A sparse private copy of a cached image, for a test to patch."""
+    subprocess.run(["cp", "--sparse=always", str(src), str(dst)], check=True)
+    return dst
+
+
+if __name__ == "__main__":  # warm the cache: python -m tests.checks.ntfs_volumes [small|bench100k]
+    import sys
+
+    cache = Path(os.environ.get("AUTOVERIFY_TEST_CACHE", "/var/tmp/autoverify-test-cache"))
+    for name in sys.argv[1:] or ["small"]:
+        spec = {"small": SMALL, "bench100k": BENCH}[name]
+        print(build(spec, cache if name == "small" else Path("/var/tmp/autoverify-bench-cache")))
