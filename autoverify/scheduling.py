@@ -73,15 +73,18 @@ def scheduler_lock(db_path: str | Path) -> Iterator[Path]:
 def _recorded(cfg, kind: str, body: Callable[[], JobResult]) -> JobResult:
     """Run `body` as one row of the runs table; its errors become the row's outcome."""
     db = store.open_db(cfg["database"]["path"])
-    run_id = store.start_run(db, kind)
     try:
-        res = body()
-    except AutoVerifyError as exc:
-        res = JobResult("failed", {}, str(exc))
-    except Exception as exc:  # a bug in a stage must not kill the scheduler
-        log.exception("%s job failed", kind)
-        res = JobResult("failed", {}, f"{exc.__class__.__name__}: {exc}")
-    store.finish_run(db, run_id, res.outcome, res.counts, res.message)
+        run_id = store.start_run(db, kind)
+        try:
+            res = body()
+        except AutoVerifyError as exc:
+            res = JobResult("failed", {}, str(exc))
+        except Exception as exc:  # a bug in a stage must not kill the scheduler
+            log.exception("%s job failed", kind)
+            res = JobResult("failed", {}, f"{exc.__class__.__name__}: {exc}")
+        store.finish_run(db, run_id, res.outcome, res.counts, res.message)
+    finally:
+        db.close()  # months of nightly runs: no connection left behind
     log.info("%s run %d %s%s", kind, run_id, res.outcome, f": {res.message}" if res.message else "")
     return JobResult(res.outcome, res.counts, res.message, run_id)
 
@@ -121,7 +124,11 @@ def report_job(cfg, stop: threading.Event) -> JobResult:
         publish = _library("reports.publish", "publish")
         if publish is None:
             return _skipped("report", "reports.publish")
-        pub = publish(store.open_db(cfg["database"]["path"]), cfg, send=bool(cfg["partners"]))
+        db = store.open_db(cfg["database"]["path"])
+        try:
+            pub = publish(db, cfg, send=bool(cfg["partners"]))
+        finally:
+            db.close()
         counts = {"reports": len(pub.reports), "sent": len(pub.deliveries) - len(pub.failed),
                   "not_sent": len(pub.failed)}
         if pub.failed:

@@ -162,42 +162,50 @@ def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | 
     db_path = cfg["database"]["path"]
     with run_lock(db_path):
         db = store.open_db(db_path)
-        started = time.monotonic()
-        root = Path(cfg["store"]["root"])
-        if not root.is_dir():
-            raise AutoVerifyError(f"{root}: the snapshot store (store.root) is not a folder.")
         try:
-            discovered = stages.discover(root)
-        except OSError as exc:
-            raise AutoVerifyError(f"{exc.filename or root}: the snapshot store cannot be read "
-                                  f"({exc.strerror or exc}).") from None
-        new = store.register_snapshots(db, discovered)
-        by_id = {s.id: s for s in discovered}
-        chosen = _select(db, by_id, selection, cfg["verify"]["max_snapshots"])
-        run_id = store.start_run(db, "verify")
-        log.info("verify run %d: %d snapshot(s) in the store (%d new), %d to verify", run_id,
-                 len(discovered), new, len(chosen))
-        state = _RunState(total=len(chosen))
-        outcome, message = "ok", ""
-        try:
-            if chosen and not stop.is_set():
-                _verify_all(cfg, db, run_id, chosen, stop, progress, stages, state)
-        except AutoVerifyError as exc:
-            outcome, message = "failed", str(exc)
-            log.error("verify run %d failed: %s", run_id, exc)
-        except Exception as exc:  # a bug in a stage: record it, keep the scheduler alive
-            outcome, message = "failed", f"{exc.__class__.__name__}: {exc}"
-            log.exception("verify run %d failed", run_id)
-        if outcome == "ok":
-            outcome, message = _outcome(state, len(chosen), stop.is_set())
-        summary = VerifySummary(
-            run_id=run_id, outcome=outcome, discovered=len(discovered), new=new, selected=len(chosen),
-            verified=len(state.statuses), statuses=dict(state.statuses), volumes_checked=state.checked,
-            volumes_skipped=state.skipped, findings=state.findings, left=len(chosen) - len(state.statuses),
-            seconds=time.monotonic() - started, message=message)
-        store.finish_run(db, run_id, outcome, summary.counts, message)
-        log.info("%s", summary.line())
-        return summary
+            return _run(cfg, db, selection, stop, progress, stages)
+        finally:
+            db.close()
+
+
+def _run(cfg, db, selection: Selection, stop: threading.Event, progress: Progress | None,
+         stages: Stages) -> VerifySummary:
+    started = time.monotonic()
+    root = Path(cfg["store"]["root"])
+    if not root.is_dir():
+        raise AutoVerifyError(f"{root}: the snapshot store (store.root) is not a folder.")
+    try:
+        discovered = stages.discover(root)
+    except OSError as exc:
+        raise AutoVerifyError(f"{exc.filename or root}: the snapshot store cannot be read "
+                              f"({exc.strerror or exc}).") from None
+    new = store.register_snapshots(db, discovered)
+    by_id = {s.id: s for s in discovered}
+    chosen = _select(db, by_id, selection, cfg["verify"]["max_snapshots"])
+    run_id = store.start_run(db, "verify")
+    log.info("verify run %d: %d snapshot(s) in the store (%d new), %d to verify", run_id,
+             len(discovered), new, len(chosen))
+    state = _RunState(total=len(chosen))
+    outcome, message = "ok", ""
+    try:
+        if chosen and not stop.is_set():
+            _verify_all(cfg, db, run_id, chosen, stop, progress, stages, state)
+    except AutoVerifyError as exc:
+        outcome, message = "failed", str(exc)
+        log.error("verify run %d failed: %s", run_id, exc)
+    except Exception as exc:  # a bug in a stage: record it, keep the scheduler alive
+        outcome, message = "failed", f"{exc.__class__.__name__}: {exc}"
+        log.exception("verify run %d failed", run_id)
+    if outcome == "ok":
+        outcome, message = _outcome(state, len(chosen), stop.is_set())
+    summary = VerifySummary(
+        run_id=run_id, outcome=outcome, discovered=len(discovered), new=new, selected=len(chosen),
+        verified=len(state.statuses), statuses=dict(state.statuses), volumes_checked=state.checked,
+        volumes_skipped=state.skipped, findings=state.findings, left=len(chosen) - len(state.statuses),
+        seconds=time.monotonic() - started, message=message)
+    store.finish_run(db, run_id, outcome, summary.counts, message)
+    log.info("%s", summary.line())
+    return summary
 
 
 @dataclass
