@@ -1,4 +1,4 @@
-"""The remediation plan: one target letter per CSV (and role disk) and per-node PowerShell that applies it.
+"""The remediation plan: one target letter per CSV (and per role disk lacking one) and per-node PowerShell.
 
 Target: the most used existing letter if it is free on every node, else the first letter from D:
 free on every node; never a letter already planned for another volume. `apply_plan` changes
@@ -78,7 +78,9 @@ def plan_remediation(view: ClusterView) -> RemediationPlan:
     """One letter per CSV and role disk; changes only on nodes whose letters differ from it."""
     targets, changes, unresolved, planned = [], [], [], set()
     volumes = [("csv", c.name, c.volume_guid, c.disk_name or c.name) for c in view.csvs]
-    volumes += [("shared", d.name, d.volume_guids[0] if d.volume_guids else "", d.group) for d in view.shared_disks]
+    volumes += [("shared", d.name, d.volume_guids[0] if d.volume_guids else "", d.group) for d in view.shared_disks
+                if len({n.letters_of("shared", d.name) for n in view.nodes}) > 1 or not view.nodes[0].letters_of(
+                    "shared", d.name)]  # role disks only when their letter is missing or differs
     for kind, name, guid, resource in volumes:
         nodes = view.letter_nodes if kind == "csv" else view.nodes
         if not nodes:
