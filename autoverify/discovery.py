@@ -70,7 +70,7 @@ def image_info(path: str, fmt: str) -> tuple[int, tuple[str, ...], str | None]:
     except json.JSONDecodeError:
         return 0, (), "qemu-img printed no readable information"
     size = int(chain[0].get("virtual-size", 0))
-    return size, tuple(c["filename"] for c in chain[1:]), None
+    return size, tuple(os.path.normpath(c["filename"]) for c in chain[1:]), None
 
 
 def _partial_chain(path: str, fmt: str, err: list[str]) -> tuple[int, tuple[str, ...], str]:
@@ -88,6 +88,7 @@ def _partial_chain(path: str, fmt: str, err: list[str]) -> tuple[int, tuple[str,
     if backing:
         if not os.path.isabs(backing):
             backing = os.path.join(os.path.dirname(path), backing)
+        backing = os.path.normpath(backing)
         return size, (backing,), f"its backing file {backing} is missing or unreadable"
     return size, (), err[0]
 
