@@ -31,11 +31,14 @@ def audit_from_config(cfg: Config, live: bool = False) -> AuditResult:
         raise NothingToAudit(f"{cfg.path}: no [[clusters]] to audit.")
     names = [c["name"] for c in clusters]
     db = open_db(cfg["database"]["path"])
-    invs: Inventories = (live_inventories(clusters, history_from_store(db, names)) if live
-                         else from_store(db, names))
-    result = audit_clusters(invs.nodes, {c["name"]: c["nodes"] for c in clusters}, invs.failures,
-                            audited_at=now(), source="live" if live else "offline")
-    save_audit(db, result)
+    try:
+        invs: Inventories = (live_inventories(clusters, history_from_store(db, names)) if live
+                             else from_store(db, names))
+        result = audit_clusters(invs.nodes, {c["name"]: c["nodes"] for c in clusters}, invs.failures,
+                                audited_at=now(), source="live" if live else "offline")
+        save_audit(db, result)
+    finally:
+        db.close()  # the scheduler calls this weekly for months: no connection left behind
     return result
 
 
