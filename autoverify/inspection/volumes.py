@@ -17,7 +17,7 @@ BITLOCKER = b"-FVE-FS-"
 LDM_MBR_ID = 0x42
 LDM_GPT_TYPES = {"5808c8aa-7e8f-42e0-85d2-e1e90434cfb3",  # LDM metadata
                  "af9b60a0-1431-4f62-bc68-3311714a69ad"}  # LDM data
-ESP_TYPE = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
+MSR_TYPE = "e3c9e316-0b5c-4db8-817d-f92df00215ae"  # Microsoft reserved: no volume, not in the Volumes pane
 EXTENDED_MBR_IDS = {0x05, 0x0F, 0x85}
 FILE_ATTRIBUTE_COMPRESSED = 0x800
 
@@ -58,7 +58,8 @@ def _partitions(g, device: str, table: str) -> tuple[list[Volume], bool]:
             part_guid = (_try(g.part_get_gpt_guid, device, num) or "").lower() or None
             ptype = (_try(g.part_get_gpt_type, device, num) or "").lower()
             ldm |= ptype in LDM_GPT_TYPES
-            bootable = ptype == ESP_TYPE
+            if ptype == MSR_TYPE:
+                continue
         else:
             mbr_id = _try(g.part_get_mbr_id, device, num, default=0)
             if mbr_id in EXTENDED_MBR_IDS:

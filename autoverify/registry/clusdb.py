@@ -2,7 +2,8 @@
 
 Statuses come out "Online": only inspection knows which disks a snapshot holds (then
 "Attached"). CSV names ("Volume1") are not reliably in CLUSDB; inspection takes them from
-the node's C:\\ClusterStorage folder, unless CLUSDB names them (`SharedVolumeName`).
+the node's C:\\ClusterStorage folder (mount points), else from CLUSDB's
+SharedVolumes\\<resource id>\\FriendlyName (the lab's reconstruction) or Parameters\\SharedVolumeName.
 """
 
 from __future__ import annotations
@@ -51,20 +52,17 @@ def _groups(hive: Hive) -> dict[str, tuple[str, int | None]]:
     return out
 
 
-def _csv_ids(hive: Hive) -> set[str]:
-    """Resource ids listed under a SharedVolumes key, when the database has one."""
+def _shared_volumes(hive: Hive) -> dict[str, tuple[str, int | None]]:
+    """SharedVolumes\\<resource id>: (FriendlyName, PartitionNumber), when the database has that key."""
     root = hive.node("SharedVolumes")
-    if root is None:
-        return set()
-    ids = {norm_guid(name) for name, _node in hive.children(root)}
-    for _name, node in hive.children(root):
-        for key in ("ResourceId", "DiskResourceId", "Resource"):
-            if hive.string(node, key):
-                ids.add(norm_guid(hive.string(node, key) or ""))
-    return ids
+    out = {}
+    for name, node in hive.children(root) if root is not None else []:
+        rid = hive.string(node, "ResourceId") or name
+        out[norm_guid(rid)] = (hive.string(node, "FriendlyName") or "", hive.dword(node, "PartitionNumber"))
+    return out
 
 
-def _disk(hive: Hive, rid: str, node: int, groups: dict, csv_ids: set[str]) -> tuple[ClusterDisk, list]:
+def _disk(hive: Hive, rid: str, node: int, groups: dict, shared: dict) -> tuple[ClusterDisk, list]:
     params = hive.node("Parameters", start=node)
     id_type = hive.dword(params, "DiskIdType")
     if id_type == 1 or (id_type is None and hive.string(params, "DiskIdGuid")):
@@ -72,7 +70,7 @@ def _disk(hive: Hive, rid: str, node: int, groups: dict, csv_ids: set[str]) -> t
     else:
         kind, disk_id = "mbr", f"0x{(hive.dword(params, 'DiskSignature') or 0):08x}"
     group, gtype = groups.get(rid, ("", None))
-    is_csv = (rid in csv_ids or gtype == CSV_GROUP_TYPE
+    is_csv = (rid in shared or gtype == CSV_GROUP_TYPE
               or any(hive.dword(params, m) or hive.dword(node, m) for m in CSV_MARKERS[:3])
               or bool(hive.string(params, "SharedVolumeName")))
     tv = hive.value(params, "DiskVolumeInfo")
@@ -93,18 +91,21 @@ def decode_clusdb(path: str | os.PathLike) -> ClusterInfo:
         raise HiveError(f"{os.fspath(path)}: is not a cluster database (no ClusterName or Resources).")
     nodes_key = hive.node("Nodes")
     nodes = [hive.string(n, "NodeName") or k for k, n in (hive.children(nodes_key) if nodes_key else [])]
-    groups, csv_ids = _groups(hive), _csv_ids(hive)
+    groups, shared = _groups(hive), _shared_volumes(hive)
     disks, csvs = [], []
     res = hive.node("Resources")
     for rid_raw, node in hive.children(res) if res is not None else []:
         if (hive.string(node, "Type") or "").lower() != "physical disk":
             continue
-        disk, vols = _disk(hive, norm_guid(rid_raw), node, groups, csv_ids)
+        disk, vols = _disk(hive, norm_guid(rid_raw), node, groups, shared)
         disks.append(disk)
         if not disk.is_csv:
             continue
-        csv_name = hive.string(hive.node("Parameters", start=node), "SharedVolumeName") or ""
+        friendly, part_no = shared.get(disk.resource_id, ("", None))
+        csv_name = friendly or hive.string(hive.node("Parameters", start=node), "SharedVolumeName") or ""
         for offset, _length, number, _letters, vguid in vols:
+            if part_no is not None and number != part_no and len(vols) > 1:
+                continue
             csvs.append(CsvVolume(name=csv_name, csv_id=f"{disk.resource_id}:{offset}", disk_name=disk.name,
                                   disk_id=disk.disk_id, offset=offset, partition_number=number,
                                   volume_guid=vguid, status="Online"))

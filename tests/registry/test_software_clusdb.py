@@ -56,7 +56,8 @@ def test_clusdb(tmp_path):
             "r1": {"Name": hg.sz("Cluster Disk 1"), "Type": hg.sz("Physical Disk"), "Parameters": {
                 "DiskIdType": hg.dword(0), "DiskSignature": hg.dword(0xABCD1234),
                 "DiskVolumeInfo": hg.volume_info([(1048576, 1 << 30, 1, 1 << 18, VOL1)])}},
-            "ip": {"Name": hg.sz("IP Address"), "Type": hg.sz("IP Address")}}}, root="CLUSTER")
+            "ip": {"Name": hg.sz("IP Address"), "Type": hg.sz("IP Address")}},
+        "SharedVolumes": {DISK2: {"FriendlyName": hg.sz("Volume1"), "PartitionNumber": hg.dword(2)}}}, root="CLUSTER")
     c = decode_clusdb(p)
     assert (c.name, c.nodes) == ("CSVNodes", ("NODE1", "NODE2"))
     disks = {d.name: d for d in c.disks}
@@ -68,7 +69,7 @@ def test_clusdb(tmp_path):
     (csv,) = c.csv_volumes
     assert (csv.csv_id, csv.offset, csv.partition_number, csv.volume_guid, csv.disk_name) == (
         f"{DISK2}:135266304", 135266304, 2, VOL1, "Cluster Disk 2")
-    assert csv.volume_name == "\\\\?\\Volume{" + VOL1 + "}"
+    assert csv.volume_name == "\\\\?\\Volume{" + VOL1 + "}" and csv.name == "Volume1"
 
 
 def test_volume_info_ignores_short_data():
