@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import time
@@ -159,3 +160,72 @@ def _connect(nbd, proc: subprocess.Popen, sock: str, path: str):
                 del handle  # not up yet: retry with a fresh handle
         time.sleep(0.05)
     raise ImageError(f"qemu-nbd did not start serving the image {path} within 30 s.")
+
+
+class Window:
+    """A sub-range of another reader (a partition inside a disk)."""
+
+    def __init__(self, reader: Reader, offset: int, size: int) -> None:
+        self._r, self._base = reader, offset
+        self.size = max(0, min(size, reader.size - offset))
+
+    def pread(self, length: int, offset: int) -> bytes:
+        if offset < 0 or length <= 0 or offset >= self.size:
+            return b""
+        return self._r.pread(min(length, self.size - offset), self._base + offset)
+
+
+_EXTENDED = {0x05, 0x0F, 0x85}
+
+
+def find_partition(disk: Reader, number: int, name: str = "the image") -> tuple[int, int]:
+    """(byte offset, size) of partition `number` (1-based, as Linux numbers them) from the GPT or MBR."""
+    mbr = disk.pread(512, 0)
+    if len(mbr) < 512 or mbr[510:512] != b"\x55\xaa":
+        raise ImageError(f"{name} has no partition table (no MBR signature in its first sector).")
+    types = [mbr[0x1BE + 16 * i + 4] for i in range(4)]
+    if 0xEE in types:
+        for sector in (512, 4096):
+            hdr = disk.pread(92, sector)
+            if hdr[:8] == b"EFI PART":
+                return _gpt_partition(disk, hdr, sector, number, name)
+        raise ImageError(f"{name} has a protective MBR but no readable GPT header.")
+    parts = _mbr_partitions(disk, mbr)
+    if number not in parts:
+        raise ImageError(f"{name} has no partition {number} (its MBR lists {sorted(parts) or 'none'}).")
+    return parts[number]
+
+
+def _gpt_partition(disk: Reader, hdr: bytes, sector: int, number: int, name: str) -> tuple[int, int]:
+    lba, count, esize = struct.unpack_from("<QII", hdr, 0x48)
+    if not 1 <= number <= min(count, 1024) or esize < 56:
+        raise ImageError(f"{name} has no GPT partition {number} (its table has {count} entries).")
+    entry = disk.pread(esize, lba * sector + (number - 1) * esize)
+    first, last = struct.unpack_from("<QQ", entry, 32) if len(entry) >= 48 else (0, 0)
+    if entry[:16] == bytes(16) or last < first:
+        raise ImageError(f"{name} has no GPT partition {number} (that entry is empty).")
+    return first * sector, (last - first + 1) * sector
+
+
+def _mbr_partitions(disk: Reader, mbr: bytes) -> dict[int, tuple[int, int]]:
+    """Primary partitions 1-4 and logical ones from 5 along the extended partition's EBR chain."""
+    parts, ext_base = {}, None
+    for i in range(4):
+        ptype, start, count = mbr[0x1BE + 16 * i + 4], *struct.unpack_from("<II", mbr, 0x1BE + 16 * i + 8)
+        if ptype in _EXTENDED:
+            ext_base = start
+        elif ptype and count:
+            parts[i + 1] = (start * 512, count * 512)
+    ebr, number, seen = ext_base, 5, set()
+    while ebr is not None and ebr not in seen and len(seen) < 128:
+        seen.add(ebr)
+        sec = disk.pread(512, ebr * 512)
+        if len(sec) < 512 or sec[510:512] != b"\x55\xaa":
+            break
+        ptype, start, count = sec[0x1BE + 4], *struct.unpack_from("<II", sec, 0x1BE + 8)
+        if ptype and count:
+            parts[number] = ((ebr + start) * 512, count * 512)
+            number += 1
+        nxt_type, nxt = sec[0x1CE + 4], struct.unpack_from("<I", sec, 0x1CE + 8)[0]
+        ebr = ext_base + nxt if nxt_type in _EXTENDED and nxt else None
+    return parts

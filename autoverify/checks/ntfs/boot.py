@@ -10,8 +10,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from autoverify.checks.bitlocker import is_bitlocker
+
 NTFS_OEM = b"NTFS    "
-BITLOCKER_OEM = b"-FVE-FS-"
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def parse(sector: bytes, device_size: int) -> tuple[Geometry | None, list[str]]:
 def read_boot(reader) -> BootResult:
     """Geometry from the primary boot sector, else from a valid backup; B1/B2 problems either way."""
     primary = reader.pread(512, 0)
-    if primary[3:11] == BITLOCKER_OEM:
+    if is_bitlocker(primary):
         return BootResult(None, (), bitlocker=True)
     geo, probs = parse(primary, reader.size)
     found: list[tuple[str, str]] = [("ntfs.boot", p) for p in probs]

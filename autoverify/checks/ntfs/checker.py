@@ -14,6 +14,7 @@ from collections import Counter
 
 import numpy as np
 
+from autoverify.checks import bitlocker
 from autoverify.checks.ntfs import (
     boot,
     catalogue,
@@ -30,7 +31,6 @@ from autoverify.checks.ntfs.boot import Geometry
 from autoverify.models import CheckResult, Finding
 
 MAX_PER_CHECK = 50
-BITLOCKER_MESSAGE = "encrypted (BitLocker), cannot be checked offline"
 READ_LIMIT = 256 << 20  # never buffer more than this for one attribute
 
 
@@ -48,7 +48,8 @@ class Collector:
 
     def findings(self, names: dict[int, list]) -> tuple[Finding, ...]:
         cache: dict[int, str | None] = {}
-        out = [Finding(check=c, severity=catalogue.severity(c), message=_sentence(m), record=r,
+        out = [Finding(check=c, severity=catalogue.severity(c),
+                       message=m if c == "ntfs.bitlocker" else _sentence(m), record=r,
                        path=namespace.path_of(r, names, cache) if r is not None else None)
                for c, m, r in self.items]
         for c, n in self.counts.items():
@@ -88,15 +89,15 @@ def check_ntfs(reader) -> CheckResult:
 def _check(reader, found: Collector, names: dict[int, list], stats: dict) -> str | None:
     b = boot.read_boot(reader)
     if b.bitlocker:
-        found("ntfs.bitlocker", BITLOCKER_MESSAGE)
+        found("ntfs.bitlocker", bitlocker.MESSAGE)
+        return "unchecked"
+    if b.geometry is None and not b.ntfs_signed:
+        found("ntfs.unreadable", "not an NTFS volume (no NTFS boot sector, nor a backup of one)"
+              if reader.size >= 512 else "the volume is empty or shorter than one sector")
         return "unchecked"
     for check, p in b.problems:
         found(check, p)
     if b.geometry is None:
-        if not b.ntfs_signed:
-            found("ntfs.unreadable", "not an NTFS volume (no NTFS boot sector, nor a backup of one)"
-                  if reader.size >= 512 else "the volume is empty or shorter than one sector")
-            return "unchecked"
         found("ntfs.boot", "no valid boot sector (primary nor backup): the volume cannot be checked further")
         return None
     geo = b.geometry
@@ -117,7 +118,7 @@ def _check(reader, found: Collector, names: dict[int, list], stats: dict) -> str
         layout = mft.MftLayout(layout.runs, layout.data_size, layout.init_size, n_cap)
     mirror_n = max(4, geo.cluster_size // geo.record_size) if geo.cluster_size > 4 * geo.record_size else 4
     table = clusters.RunTable()
-    recs, in_use, valid, head = scan.scan_mft(reader, geo, layout, table, found, mirror_n)
+    recs, in_use, states, head = scan.scan_mft(reader, geo, layout, table, found, mirror_n)
     stats["mft_records"] = len(recs)
     read_attr = _attr_reader(reader, geo)
     extents = files.check_files(recs, geo, read_attr, found)
@@ -126,7 +127,7 @@ def _check(reader, found: Collector, names: dict[int, list], stats: dict) -> str
             names[rn] = r.names + [n for e in extents.get(rn, ()) for n in recs[e].names]
     sys_attrs = {rn: files.all_attrs(rn, recs, extents) for rn in (0, 1, 2, 3, 6) if rn in recs and recs[rn].attrs}
     _mirror(reader, geo, head, sys_attrs.get(1, []), found)
-    _mft_bitmap(reader, geo, layout, in_use, valid, sys_attrs.get(0, []), found)
+    _mft_bitmap(reader, geo, layout, in_use, states, sys_attrs.get(0, []), found)
     _accounting(geo, table, sys_attrs.get(6, []), read_attr, found)
     _indexes(geo, recs, extents, names, read_attr, found)
     _volume_state(sys_attrs, read_attr, found)
@@ -137,9 +138,9 @@ def _attr_reader(reader, geo: Geometry):
     def read(a: records.Attr, limit: int = READ_LIMIT) -> bytes:
         if a.resident:
             return a.value
-        size = max(0, min(a.size, a.init if a.lowest_vcn == 0 else a.size, limit))
-        data = mft.read_clusters(reader, geo, a.runs, 0, size)
-        return data
+        mapped = sum(n for _v, _l, n in a.runs) * geo.cluster_size
+        size = max(0, min(a.size, a.init if a.lowest_vcn == 0 else a.size, limit, mapped))
+        return mft.read_clusters(reader, geo, a.runs, 0, size)
     return read
 
 
@@ -182,9 +183,9 @@ def _bits(data: bytes, n: int) -> np.ndarray:
     return bits if len(bits) == n else np.concatenate((bits, np.zeros(n - len(bits), dtype=bool)))
 
 
-def _mft_bitmap(reader, geo: Geometry, layout: mft.MftLayout, in_use: np.ndarray, valid: np.ndarray,
+def _mft_bitmap(reader, geo: Geometry, layout: mft.MftLayout, in_use: np.ndarray, states: np.ndarray,
                 attrs: list[records.Attr], found: Collector) -> None:
-    """C2: $MFT's $BITMAP against the in-use flags."""
+    """C2: $MFT's $BITMAP against the in-use flags; a record the bitmap claims must be a valid record."""
     bm = _first(attrs, 0xB0)
     if bm is None:
         return  # reported as a missing required attribute
@@ -194,11 +195,15 @@ def _mft_bitmap(reader, geo: Geometry, layout: mft.MftLayout, in_use: np.ndarray
     for rn in np.nonzero(in_use & ~bits)[0].tolist():
         found("ntfs.mft-bitmap", f"file record {rn} is in use but free in $MFT's bitmap (it could be overwritten)",
               rn)
+    why = {mft.ST_BAAD: "is marked BAAD (Windows found it damaged)", mft.ST_EMPTY: "is all zeros",
+           mft.ST_BADSIG: "has no FILE signature"}
     for rn in np.nonzero(bits & ~in_use)[0].tolist():
-        if rn < 24 and valid[rn]:
-            continue  # records 16-23 are reserved: marked in the bitmap, held empty
-        found("ntfs.mft-bitmap", f"file record {rn} is marked in use in $MFT's bitmap but holds no file in use",
-              rn)
+        st = int(states[rn])
+        if st in why:
+            found("ntfs.record-header", f"file record {rn} is in use in $MFT's bitmap but {why[st]}", rn)
+        elif not (rn < 24 and st == mft.ST_OK):  # records 16-23 are reserved: marked in the bitmap, held empty
+            found("ntfs.mft-bitmap", f"file record {rn} is marked in use in $MFT's bitmap but holds no file in "
+                  "use", rn)
 
 
 def _accounting(geo: Geometry, table: clusters.RunTable, bitmap_attrs: list[records.Attr], read_attr,

@@ -98,21 +98,40 @@ def iter_chunks(reader, geo: Geometry, layout: MftLayout, chunk: int = CHUNK) ->
 
 
 def locate(reader, geo: Geometry) -> tuple[MftLayout | None, list[tuple[str, str]]]:
-    """$MFT's own runlist from record 0 (following its attribute list if the MFT is fragmented)."""
+    """$MFT's own runlist from record 0 (following its attribute list if the MFT is fragmented).
+
+    When record 0 itself is damaged, its copy in $MFTMirr is used instead (as chkdsk does), so
+    the rest of the volume is still checked; the damage is reported either way.
+    """
+    layout, probs = _locate_at(reader, geo, geo.mft_lcn, "record 0 ($MFT)")
+    if layout is not None:
+        return layout, probs
+    mirror, _ = _locate_at(reader, geo, geo.mftmirr_lcn, "$MFTMirr's copy of record 0")
+    if mirror is not None:  # record 0's own damage is reported when the scan reaches it
+        return mirror, [("ntfs.record-header", "record 0 ($MFT) is damaged; $MFT was located through "
+                                               "$MFTMirr's copy of it")]
+    return None, probs
+
+
+def _locate_at(reader, geo: Geometry, lcn: int, what: str) -> tuple[MftLayout | None, list[tuple[str, str]]]:
     rs = geo.record_size
-    raw = bytearray(reader.pread(rs, geo.mft_lcn * geo.cluster_size))
+    raw = bytearray(reader.pread(rs, lcn * geo.cluster_size))
     if len(raw) < rs:
-        return None, [("ntfs.record-header", "record 0 ($MFT) cannot be read: it lies beyond the device")]
+        return None, [("ntfs.record-header", f"{what} cannot be read: it lies beyond the device")]
     if raw[:4] != b"FILE":
-        return None, [("ntfs.record-header", f"record 0 ($MFT) has the signature {bytes(raw[:4])!r}, not FILE")]
+        return None, [("ntfs.record-header", f"{what} has the signature {bytes(raw[:4])!r}, not FILE")]
     err = records.apply_fixups(raw)
     if err:
-        return None, [("ntfs.fixup", f"record 0 ($MFT): {err}")]
+        return None, [("ntfs.fixup", f"{what}: {err}")]
     h = records.header(raw)
+    probs = [("ntfs.record-header", f"{what}: {p}") for p in records.header_problems(h, rs, 0)]
+    if probs:
+        return None, probs
     attrs, probs = records.walk_attributes(raw, h, geo.cluster_size)
+    probs = [(c, f"{what}: {p}") for c, p in probs]
     data = [a for a in attrs if a.type == 0x80 and a.name == "" and not a.resident]
     if not data or data[0].lowest_vcn != 0:
-        return None, probs + [("ntfs.required-attr", "record 0 ($MFT) has no non-resident $DATA attribute")]
+        return None, probs + [("ntfs.required-attr", f"{what} has no non-resident $DATA attribute")]
     first = data[0]
     runs = list(first.runs)
     alist = [a for a in attrs if a.type == 0x20]

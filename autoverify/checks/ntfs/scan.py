@@ -120,11 +120,11 @@ def add_runs(rn: int, tname: str, att_runs, geo: Geometry, runs: RunTable, repor
 
 def scan_mft(reader, geo: Geometry, layout: mft.MftLayout, runs: RunTable, report: Report,
              mirror_count: int) -> tuple[dict[int, Rec], np.ndarray, np.ndarray, bytes]:
-    """All in-use records. Returns (records, in-use flags, valid-record flags, raw first `mirror_count` records)."""
+    """All in-use records. Returns (records, in-use flags, mft.ST_* states, raw first `mirror_count` records)."""
     rs = geo.record_size
     recs: dict[int, Rec] = {}
     in_use = np.zeros(layout.n_records, dtype=bool)
-    valid = np.zeros(layout.n_records, dtype=bool)
+    states = np.zeros(layout.n_records, dtype=np.uint8)
     head = b""
     for first, arr in mft.iter_chunks(reader, geo, layout):
         if first == 0:
@@ -133,7 +133,7 @@ def scan_mft(reader, geo: Geometry, layout: mft.MftLayout, runs: RunTable, repor
         flags = arr[:, 0x16:0x18].copy().view("<u2").ravel()
         used = (flags & records.FLAG_IN_USE).astype(bool) & ((state == mft.ST_OK) | (state == mft.ST_FIXUP))
         in_use[first:first + len(arr)] = used
-        valid[first:first + len(arr)] = state == mft.ST_OK
+        states[first:first + len(arr)] = state
         for i in np.nonzero(used & (state == mft.ST_FIXUP))[0].tolist():
             rn = first + i
             why = records.apply_fixups(bytearray(arr[i].tobytes())) or "update sequence is damaged"
@@ -144,4 +144,4 @@ def scan_mft(reader, geo: Geometry, layout: mft.MftLayout, runs: RunTable, repor
         blob = arr.tobytes()
         for i in np.nonzero(used & (state == mft.ST_OK))[0].tolist():
             recs[first + i] = scan_record(first + i, blob[i * rs:(i + 1) * rs], geo, runs, report)
-    return recs, in_use, valid, head
+    return recs, in_use, states, head
