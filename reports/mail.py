@@ -152,6 +152,9 @@ def send(settings: SmtpSettings, msg: EmailMessage, recipients: Sequence[str]) -
             except smtplib.SMTPAuthenticationError as exc:
                 raise PermanentFailure(f"{settings.host}:{settings.port} refused the login of "
                                        f"{settings.username!r} ({exc.smtp_code}).") from None
+            except smtplib.SMTPNotSupportedError:
+                raise PermanentFailure(f"{settings.host}:{settings.port} offers no AUTH: unset smtp.username "
+                                       f"or use the server's submission port.") from None
         return smtp.send_message(msg, from_addr=settings.sender, to_addrs=list(recipients))
 
 
