@@ -114,11 +114,24 @@ class SystemView:
 
 
 @dataclass(frozen=True)
+class Seeding:
+    """Whether a node is ready for a USB seed (every shared volume captured at least once)."""
+
+    node: str
+    ready: bool
+    missing: tuple[str, ...]
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ClusterView:
     name: str
     nodes: tuple[str, ...]
     audited_at: str | None
     findings: tuple[FindingView, ...]
+    letters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (CSV name, its letters on each node, in node order)
+    plan: tuple[tuple[str, str], ...] = ()  # (volume, the letter the remediation plan gives it)
+    seeding: tuple[Seeding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -342,7 +355,14 @@ def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str]) -> C
     findings = _sorted(FindingView(severity=f.get("severity") or "warning", check=f.get("rule") or "",
                                    message=f.get("message") or "", node=f.get("node"), volume=f.get("volume"),
                                    remedy=f.get("remedy")) for f in result.get("findings", ()))
-    return ClusterView(name, tuple(result.get("nodes") or ()), row["audited_at"], findings)
+    nodes = tuple(result.get("nodes") or ())
+    letters = tuple((v.get("name") or v.get("csv_id") or "?",
+                     tuple(",".join(f"{x}:" for x in (v.get("letters_by_node") or {}).get(n) or ()) for n in nodes))
+                    for v in result.get("volumes") or ())
+    plan = tuple(sorted(((result.get("remediation") or {}).get("letters") or {}).items()))
+    seeding = tuple(Seeding(n, bool(s.get("ready")), tuple(s.get("missing") or ()), tuple(s.get("steps") or ()))
+                    for n, s in sorted((result.get("seeding") or {}).items()))
+    return ClusterView(name, nodes, row["audited_at"], findings, letters, plan, seeding)
 
 
 def _unverified(db: sqlite_utils.Database, view: SystemView) -> list[Unverified]:

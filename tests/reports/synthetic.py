@@ -144,7 +144,16 @@ def populate(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
     pending = _snapshot("NODE1", "CSVNodes", now - timedelta(hours=1), "Incremental", 2)
     register_snapshots(db, [pending])
     finish_run(db, run_id, "findings", {"snapshots": len(HISTORY) + 13})
-    audit(db, "CSVNodes", ("NODE1", "NODE2", "NODE3"), AUDIT)
+    audit(db, "CSVNodes", ("NODE1", "NODE2", "NODE3"), AUDIT, volumes=[
+        {"csv_id": f"{CSVS['Volume1'][1]}:{CSV_OFFSET}", "name": "Volume1",
+         "letters_by_node": {"NODE1": ["L"], "NODE2": ["L"], "NODE3": ["M"]}},
+        {"csv_id": f"{CSVS['Volume2'][1]}:{CSV_OFFSET}", "name": "Volume2", "letters_by_node": {}}],
+        remediation={"letters": {"Volume1": "L", "Volume2": "D"}, "powershell": {}, "unresolved": []},
+        seeding={"NODE1": {"ready": True, "base_snapshots": [], "missing": [], "steps": []},
+                 "NODE2": {"ready": True, "base_snapshots": [], "missing": [], "steps": []},
+                 "NODE3": {"ready": False, "base_snapshots": [], "missing": ["Volume1", "Volume2"],
+                           "steps": ["Add ENABLE_CSV=true to aristos.cfg on NODE3.",
+                                     "Move Volume1 and Volume2 to NODE3 and take a backup."]}})
     audit(db, "LEGACY", ("OLDNODE1",), [("legacy-2008r2-csv", "warning", "OLDNODE1", "Volume1",
                                          "OLDNODE1 runs Windows Server 2008 R2 and holds CSV Volume1.",
                                          "Upgrade OLDNODE1 to Windows Server 2012 or newer, or disable CSV backup.")])
@@ -152,10 +161,15 @@ def populate(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
             "pending_snapshot": pending.id}
 
 
-def audit(db: sqlite_utils.Database, cluster: str, nodes: tuple[str, ...], findings: list[tuple]) -> None:
-    """A letter_audits row as the audit stage writes it (the audit-letters JSON of cli.md)."""
-    result = {"clusters": [{"name": cluster, "nodes": list(nodes), "volumes": [], "findings": [
-        dict(zip(("rule", "severity", "node", "volume", "message", "remedy"), f, strict=True)) for f in findings]}]}
+def audit(db: sqlite_utils.Database, cluster: str, nodes: tuple[str, ...], findings: list[tuple],
+          **extra) -> None:
+    """A letter_audits row as the audit stage writes it: one cluster of the audit-letters JSON (cli.md).
+
+    Without `extra`, the whole {"clusters": [...]} document instead (the report reads both).
+    """
+    one = {"name": cluster, "nodes": list(nodes), "volumes": [], **extra, "findings": [
+        dict(zip(("rule", "severity", "node", "volume", "message", "remedy"), f, strict=True)) for f in findings]}
+    result = one if extra else {"clusters": [one]}
     with transaction(db):
         db["letter_audits"].insert({"cluster": cluster, "audited_at": datetime.now(UTC).isoformat(), "source": "snapshots",
                                     "compliant": int(not findings), "findings": len(findings),

@@ -92,6 +92,12 @@ def test_audit_findings_come_worst_first_with_remedies(env):
     assert all(f.remedy for f in csvnodes.findings)
     assert {(f.check, f.node, f.volume) for f in csvnodes.findings} >= {
         ("enable-csv-missing", "NODE3", None), ("csv-letter-mismatch", None, "Volume1")}
+    assert csvnodes.letters == (("Volume1", ("L:", "L:", "M:")), ("Volume2", ("", "", "")))
+    assert csvnodes.plan == (("Volume1", "L"), ("Volume2", "D"))
+    assert [(s.node, s.ready, s.missing) for s in csvnodes.seeding] == [
+        ("NODE1", True, ()), ("NODE2", True, ()), ("NODE3", False, ("Volume1", "Volume2"))]
+    legacy = model(env, LEGACY).clusters[0]  # stored as the whole audit-letters document
+    assert [f.check for f in legacy.findings] == ["legacy-2008r2-csv"] and legacy.nodes == ("OLDNODE1",)
 
 
 def test_changes_since_the_last_report_of_the_same_partner(env):

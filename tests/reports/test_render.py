@@ -14,7 +14,7 @@ from tests.reports.chromium import load
 from tests.reports.synthetic import HOSTILE_LABEL
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-KEY_TABLES = ("summary-systems", "audit-findings", "volumes-pane", "csv-pane", "snapshots-table", "unverified-table")
+KEY_TABLES = ("summary-systems", "audit-findings", "letters-table", "volumes-pane", "csv-pane", "snapshots-table", "unverified-table")
 
 
 @pytest.fixture
@@ -40,7 +40,8 @@ def test_the_text_part_holds_the_essentials(report):
     text = report.text
     for line in ("Protected systems:  4 (2 healthy, 0 warning, 2 failed)", "SYSTEM NODE2: FAILED",
                  "Remedy: Stop the agent, add ENABLE_CSV=true to aristos.cfg, start it.",
-                 "NODE3 / E: (Finance): BitLocker-encrypted", "CSV: Volume1 Volume2", "NOT VERIFIED, AND WHY"):
+                 "NODE3 / E: (Finance): BitLocker-encrypted", "CSV: Volume1 Volume2", "NOT VERIFIED, AND WHY",
+                 "Volume1: NODE1 L:, NODE2 L:, NODE3 M: (plan: L:)", "Seeding NODE3: NOT READY"):
         assert line in text
     assert "<" not in text.replace(HOSTILE_LABEL, "")  # no markup leaked into the text part
     assert report.subject.endswith("all systems: 2 failed, 0 warning, 2 healthy")
