@@ -1,7 +1,7 @@
 """E-mail delivery of rendered reports: MIME multipart/alternative over SMTP, with retries.
 
 A delivery is a row of the `deliveries` table before it is a message: queued as
-'pending', then 'sent' or 'failed' after up to `smtp.retries` attempts with exponential
+'pending', then 'sent' or 'failed' after 1 + `smtp.retries` attempts with exponential
 backoff (every attempt counted, the last error kept). A failed delivery keeps its report
 on disk and is tried again, oldest first, by the next `send_pending`. The SMTP password
 comes from the environment variable named by smtp.password_env; it is never logged or
@@ -38,8 +38,8 @@ class SmtpSettings:
     password: str | None = field(default=None, repr=False)
     password_env: str = ""
     timeout: float = 30
-    retries: int = 3
-    backoff: float = 2.0
+    retries: int = 3  # attempts after the first
+    backoff: float = 2.0  # seconds before the first retry, doubled before each next one
     ca_file: str = ""
 
     @classmethod
@@ -47,7 +47,7 @@ class SmtpSettings:
         s = cfg["smtp"]
         return cls(host=s["host"], port=s["port"], security=s["security"], sender=s["sender"],
                    username=s["username"], password=cfg.secret("smtp", "password_env"),
-                   password_env=s["password_env"], timeout=s["timeout"], retries=max(1, s["retries"]),
+                   password_env=s["password_env"], timeout=s["timeout"], retries=s["retries"],
                    backoff=float(s["backoff_seconds"]), ca_file=s["ca_file"] or "")
 
 
@@ -108,7 +108,7 @@ def _deliver(db: sqlite_utils.Database, settings: SmtpSettings, row: dict,
         _record(db, row["id"], attempts, str(exc), "abandoned")
         return Delivery(row["id"], row["partner"], recipients, row["report_path"], "abandoned", attempts, str(exc))
     error: str | None = None
-    for attempt in range(settings.retries):
+    for attempt in range(1 + settings.retries):
         if attempt:
             sleep(settings.backoff * 2 ** (attempt - 1))
         attempts += 1

@@ -30,7 +30,7 @@ def systems_in(text: str) -> set[str]:
 
 
 def use_smtp(env, port: int, **keys) -> None:
-    smtp = {"host": "127.0.0.1", "port": port, "security": "none", "retries": 2, "backoff_seconds": 0, **keys}
+    smtp = {"host": "127.0.0.1", "port": port, "security": "none", "retries": 1, "backoff_seconds": 0, **keys}
     write_config(env.folder, smtp="\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in smtp.items()))
 
 
@@ -78,7 +78,7 @@ def test_server_down_exits_3_keeps_the_report_and_the_next_run_delivers_it(env):
 
 def _settings(port: int, **kw) -> SmtpSettings:
     return SmtpSettings(**{"host": "127.0.0.1", "port": port, "security": "none", "sender": "av@example.net",
-                           "retries": 2, "backoff": 0, **kw})
+                           "retries": 1, "backoff": 0, **kw})
 
 
 def _authenticator(password: str, inbox: Inbox):
@@ -138,3 +138,12 @@ def test_the_message_is_multipart_alternative_with_utf8_parts():
     _, text, html = parse(msg.as_bytes())
     assert text.strip() == "text ✓" and "html ✓" in html and msg["To"] == "a@b.example"
     assert open_db  # the store module imports cleanly alongside the mail module
+
+
+def test_retries_back_off_exponentially(env):
+    db, slept = env.db(), []
+    r = render_report(db, env.cfg)
+    queue(db, "Contoso IT", ["noc@contoso.example"], r.path, r.subject)
+    (d,) = send_pending(db, _settings(free_port(), retries=3, backoff=1.5), sleep=slept.append)
+    assert (d.status, d.attempts, slept) == ("failed", 4, [1.5, 3.0, 6.0])
+    assert next(db.query("select attempts, last_error from deliveries"))["attempts"] == 4
