@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlite_utils
 
+from reports.changes import changes, previous_report, verified_mark
+
 STATUS_RANK = {"healthy": 0, "unchecked": 1, "pending": 1, "warning": 2, "failed": 3}
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
@@ -199,7 +201,7 @@ def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30,
     views = tuple(_system_view(db, s, since, now.date(), window_days) for s in systems)
     clusters = tuple(_cluster_view(db, c, names) for c in _clusters_of(systems, partner))
     snaps = [r for v in views for r in v.snapshots]
-    previous = _previous_report(db, partner.name if partner else None)
+    previous = previous_report(db, partner.name if partner else None)
     summary = Summary(
         systems=len(views),
         snapshots_verified=sum(1 for r in snaps if r.status not in ("pending",)),
@@ -207,13 +209,13 @@ def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30,
         snapshot_status=_count(r.status for r in snaps),
         system_status=_count(v.status for v in views),
         at_risk=_at_risk(views, clusters),
-        changes=_changes(db, previous, views, clusters, names),
+        changes=changes(db, previous, views, clusters, names),
         since=previous["started_at"] if previous else None)
     return ReportModel(title=title, partner=partner.name if partner else None,
                        generated_at=now.replace(microsecond=0).isoformat(), window_days=window_days,
                        summary=summary, clusters=clusters, systems=views,
                        unverified=tuple(u for v in views for u in _unverified(db, v)),
-                       verified_mark=_verified_mark(db, names))
+                       verified_mark=verified_mark(db, names))
 
 
 def _count(statuses: Iterable[str]) -> dict[str, int]:
@@ -399,47 +401,3 @@ def _at_risk(views: Iterable[SystemView], clusters: Iterable[ClusterView]) -> tu
             if SEVERITY_RANK.get(f.severity, 1) >= 2:
                 out.append((SEVERITY_RANK[f.severity], f"{c.name}: {f.message}"))
     return tuple(msg for _, msg in sorted(out, key=lambda x: -x[0]))
-
-
-def _previous_report(db: sqlite_utils.Database, partner: str | None) -> dict | None:
-    for r in db.query("select * from runs where kind = 'report' and outcome = 'ok' order by started_at desc, id desc"):
-        state = json.loads(r["counts"] or "{}")
-        if state.get("partner") == partner:
-            return {**r, "state": state}
-    return None
-
-
-def _in(names: list[str]) -> str:
-    return ",".join("?" * len(names)) or "''"
-
-
-def _verified_mark(db: sqlite_utils.Database, names: list[str]) -> tuple[str | None, tuple[str, ...]]:
-    """The newest verified_at and the snapshots verified at that second (times have 1 s resolution)."""
-    rows = list(db.query(f"select id, verified_at from snapshots where system in ({_in(names)}) and verified_at = "
-                         f"(select max(verified_at) from snapshots where system in ({_in(names)}))", [*names, *names]))
-    return (rows[0]["verified_at"], tuple(sorted(r["id"] for r in rows))) if rows else (None, ())
-
-
-def _changes(db: sqlite_utils.Database, previous: dict | None, views: Iterable[SystemView],
-             clusters: Iterable[ClusterView], names: list[str]) -> tuple[str, ...]:
-    if previous is None:
-        return ("First report: there is no earlier report to compare with.",)
-    state, out = previous["state"], []
-    mark, at_mark = state.get("verified_through") or "", set(state.get("verified_last") or ())
-    n = sum(1 for r in db.query(f"select id, verified_at from snapshots where verified_at >= ? and system in "
-                                f"({_in(names)})", [mark, *names])
-            if r["verified_at"] > mark or r["id"] not in at_mark)
-    out.append(f"{n} snapshot{'s' if n != 1 else ''} verified since the last report.")
-    before = state.get("systems", {})
-    for v in views:
-        if v.name not in before:
-            out.append(f"{v.name} is new in this report ({v.status}).")
-        elif before[v.name] != v.status:
-            out.append(f"{v.name}: {before[v.name]} → {v.status}.")
-    for c in clusters:
-        old = state.get("audit", {}).get(c.name)
-        if old is not None and old != len(c.findings):
-            out.append(f"{c.name} letter audit: {old} → {len(c.findings)} findings.")
-    if len(out) == 1:
-        out.append("No system changed status.")
-    return tuple(out)
