@@ -286,9 +286,8 @@ def _system_status(snapshots: tuple[SnapshotRow, ...], latest: SnapshotRow | Non
 def _volumes(db: sqlite_utils.Database, snap: SnapshotRow) -> tuple[VolumeView, ...]:
     out = []
     for v in db.query("select * from volumes where snapshot_id = ? order by disk_index, partition_number", [snap.id]):
-        letters = _letters(v)
         title = _title(v)
-        keys = {v["device"], v["csv_name"], v["volume_guid"], *letters, *(x.rstrip(":") for x in letters)} - {None, ""}
+        keys = _keys(v)
         out.append(VolumeView(
             title=title, label=v["label"] or "", filesystem="CSVFS" if v["csv_id"] else (v["filesystem"] or "").upper(),
             bootable=bool(v["bootable"]), guid=v["volume_guid"] or "", encrypted=bool(v["encrypted"]),
@@ -296,6 +295,15 @@ def _volumes(db: sqlite_utils.Database, snap: SnapshotRow) -> tuple[VolumeView, 
             used=v["used_bytes"], free=v["free_bytes"], check_status=v["check_status"] or "skipped",
             check_reason=v["check_reason"], findings=tuple(f for f in snap.findings if f.volume in keys)))
     return tuple(out)
+
+
+def _keys(v: dict) -> set[str]:
+    """The names a finding may give this volume (the verify stage uses CSV name, label or Volume{guid})."""
+    letters = _letters(v)
+    names = {v["device"], v["csv_name"], v["volume_guid"], v["label"], *letters, *(x.rstrip(":") for x in letters)}
+    if v["volume_guid"]:
+        names.add("Volume{" + v["volume_guid"] + "}")
+    return names - {None, ""}
 
 
 def _letters(v: dict) -> list[str]:
@@ -307,7 +315,8 @@ def _title(v: dict) -> str:
     paths = [p.rstrip("\\") + "\\" for p in json.loads(v["mount_paths"] or "[]")]
     if v["csv_name"] and not paths:
         paths = [f"C:\\ClusterStorage\\{v['csv_name']}\\"]
-    title = ", ".join(_letters(v) + paths) or v["label"] or v["device"]
+    guid_path = "\\\\?\\Volume{" + v["volume_guid"] + "}\\" if v["volume_guid"] else ""
+    title = ", ".join(_letters(v) + paths) or guid_path or f"Disk {v['disk_index']} partition {v['partition_number']}"
     return f"{title} (CSV)" if v["csv_id"] else title
 
 
@@ -368,22 +377,31 @@ def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str]) -> C
 
 
 def _unverified(db: sqlite_utils.Database, view: SystemView) -> list[Unverified]:
-    """Volumes not checked and snapshots not (fully) verified, one row per (what, reason)."""
+    """Volumes not checked and snapshots not (fully) verified, one row per (what, reason).
+
+    An unchecked volume's reason is its finding's message (BitLocker, unreadable); an EFI
+    system partition (FAT, no letter) is not a data volume and not listed.
+    """
     rows: dict[tuple[str, str], list[str]] = {}
+    findings = {s.id: s.findings for s in view.snapshots}
+    volume_keys: dict[str, set[str]] = {}
+    ids = list(findings)
+    for v in db.query(f"select * from volumes where snapshot_id in ({','.join('?' * len(ids))}) and check_status in "
+                      "('skipped', 'unchecked')", ids) if ids else ():
+        if "fat" in (v["filesystem"] or "") and not v["drive_letters"]:
+            continue
+        keys = _keys(v)
+        volume_keys.setdefault(v["snapshot_id"], set()).update(keys)
+        said = next((f.message for f in findings[v["snapshot_id"]] if f.volume in keys), None)
+        reason = v["check_reason"] or said or ("BitLocker-encrypted" if v["encrypted"] else "not checked")
+        what = _title(v) + (f" ({v['label']})" if v["label"] else "")
+        rows.setdefault((what, reason), []).append(v["snapshot_id"])
     for s in view.snapshots:
         if s.status == "pending":
             rows.setdefault(("snapshot", "not verified yet"), []).append(s.id)
-        for f in s.findings:
-            if f.check.startswith("inspect."):
+        for f in s.findings:  # image-level problems (an unreadable disk), not already said per volume
+            if f.check.startswith("inspect.") and f.volume not in volume_keys.get(s.id, set()):
                 rows.setdefault((f.volume or f.path or "snapshot", f.message), []).append(s.id)
-    ids = [s.id for s in view.snapshots]
-    if ids:
-        marks = ",".join("?" * len(ids))
-        for v in db.query(f"select * from volumes where snapshot_id in ({marks}) and check_status in "
-                          "('skipped', 'unchecked')", ids):
-            what = _title(v) + (f" ({v['label']})" if v["label"] else "")
-            reason = v["check_reason"] or ("BitLocker-encrypted" if v["encrypted"] else "not checked")
-            rows.setdefault((what, reason), []).append(v["snapshot_id"])
     order = {s: i for i, s in enumerate(ids)}
     return [Unverified(view.name, what, reason, len(set(snaps)), min(snaps, key=lambda x: order.get(x, 0)))
             for (what, reason), snaps in sorted(rows.items())]

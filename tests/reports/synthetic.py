@@ -64,7 +64,7 @@ def _volume(disk: int, part: int, label: str, letters: tuple[str, ...] = (), **k
     size = kw.pop("size", 50 * GIB)
     used = kw.pop("used", size // 7)
     return Volume(disk_index=disk, device=f"/dev/sd{'abcdefgh'[disk]}{part}", partition_number=part,
-                  offset=kw.pop("offset", 1048576), size=size, filesystem="ntfs", label=label,
+                  offset=kw.pop("offset", 1048576), size=size, filesystem=kw.pop("filesystem", "ntfs"), label=label,
                   volume_guid=kw.pop("guid", f"00000000-0000-4000-8000-{disk:04d}{part:08d}"),
                   drive_letters=letters, total_bytes=size, used_bytes=used, free_bytes=size - used, **kw)
 
@@ -102,6 +102,8 @@ def populate(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
         if node == "NODE1":
             vols.append(_volume(0, 3, "Recovery", (), size=GIB, mount_paths=("C:\\Recovery",)))
             skipped["/dev/sda3"] = NO_LETTER
+            vols.append(_volume(0, 1, "", (), size=100 * 2**20, filesystem="vfat"))  # the ESP: not listed
+            skipped["/dev/sda1"] = "not NTFS (vfat)"
             vols.append(_volume(1, 2, "Share", ("S",), offset=CSV_OFFSET))
             checks["/dev/sdb2"] = clean
         if node == "NODE2":

@@ -50,7 +50,7 @@ def test_statuses_follow_the_newest_copy_of_each_csv(env):
 def test_volumes_and_csv_panes_mirror_the_vendor(env):
     node1 = model(env).systems[0]
     titles = [v.title for v in node1.volumes]
-    assert titles == ["C:", "C:\\Recovery\\", "S:", "L:, C:\\ClusterStorage\\Volume1\\ (CSV)"]
+    assert titles == ["\\\\?\\Volume{00000000-0000-4000-8000-000000000001}\\", "C:", "C:\\Recovery\\", "S:", "L:, C:\\ClusterStorage\\Volume1\\ (CSV)"]
     csv = node1.volumes[-1]
     assert (csv.filesystem, csv.csv_id, csv.check_status) == \
         ("CSVFS", "41a4e9d6-472e-4777-ad08-953687110317:135266304", "clean")
@@ -83,6 +83,8 @@ def test_what_was_not_verified_says_why(env):
     assert rows[("NODE1", NO_LETTER)].what.startswith("C:\\Recovery\\")
     assert rows[("NODE1", "not verified yet")].latest == env.facts["pending_snapshot"]
     assert any(s == "NODE3" and "cannot be read" in r for s, r in rows)
+    assert not any("vfat" in r for _, r in rows)  # an EFI system partition is not a data volume
+    assert len(rows) == 4
 
 
 def test_audit_findings_come_worst_first_with_remedies(env):

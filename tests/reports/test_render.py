@@ -71,7 +71,7 @@ def test_chromium_renders_the_report_without_console_errors(report, artifacts: P
     for cls in KEY_TABLES:
         assert f'class="{cls}' in page.dom or f'class="panes {cls}' in page.dom, cls
     assert ESCAPED in page.dom and "<script" not in page.dom.lower()
-    assert page.dom.count('class="pane volume"') == 4 + 3 + 2 + 2  # NODE1..3 and OLDNODE1 latest volumes
+    assert page.dom.count('class="pane volume"') == 5 + 3 + 2 + 2  # NODE1..3 and OLDNODE1 latest volumes
     shutil.copy(report.path, artifacts / "report-synthetic.html")
     for name, size in (("report-synthetic.png", "1200,3000"), ("report-synthetic-phone.png", "400,2400")):
         shot = artifacts / name
