@@ -199,7 +199,8 @@ def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30,
                if partner is None or partner.covers(r["name"], r["cluster"])]
     names = [s["name"] for s in systems]
     views = tuple(_system_view(db, s, since, now.date(), window_days) for s in systems)
-    clusters = tuple(_cluster_view(db, c, names) for c in _clusters_of(systems, partner))
+    clusters = tuple(_cluster_view(db, c, names, whole=partner is None or c in partner.clusters)
+                     for c in _clusters_of(systems, partner))
     snaps = [r for v in views for r in v.snapshots]
     previous = previous_report(db, partner.name if partner else None)
     summary = Summary(
@@ -355,7 +356,8 @@ def _clusters_of(systems: list[dict], partner: Partner | None) -> list[str]:
     return sorted(names)
 
 
-def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str]) -> ClusterView:
+def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str], whole: bool = True) -> ClusterView:
+    """The latest letter audit of a cluster; a partner owning only some of its nodes sees only those."""
     row = next(iter(db.query("select * from letter_audits where cluster = ? order by audited_at desc, id desc limit 1",
                              [name])), None)
     if row is None:
@@ -366,13 +368,15 @@ def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str]) -> C
     findings = _sorted(FindingView(severity=f.get("severity") or "warning", check=f.get("rule") or "",
                                    message=f.get("message") or "", node=f.get("node"), volume=f.get("volume"),
                                    remedy=f.get("remedy")) for f in result.get("findings", ()))
-    nodes = tuple(result.get("nodes") or ())
+    nodes = tuple(n for n in result.get("nodes") or () if whole or n in systems)
+    if not whole:
+        findings = tuple(f for f in findings if f.node in systems)
     letters = tuple((v.get("name") or v.get("csv_id") or "?",
                      tuple(",".join(f"{x}:" for x in (v.get("letters_by_node") or {}).get(n) or ()) for n in nodes))
                     for v in result.get("volumes") or ())
     plan = tuple(sorted(((result.get("remediation") or {}).get("letters") or {}).items()))
     seeding = tuple(Seeding(n, bool(s.get("ready")), tuple(s.get("missing") or ()), tuple(s.get("steps") or ()))
-                    for n, s in sorted((result.get("seeding") or {}).items()))
+                    for n, s in sorted((result.get("seeding") or {}).items()) if n in nodes)
     return ClusterView(name, nodes, row["audited_at"], findings, letters, plan, seeding)
 
 

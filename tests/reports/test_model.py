@@ -120,3 +120,10 @@ def test_changes_since_the_last_report_of_the_same_partner(env):
     assert changes[0] == "1 snapshot verified since the last report."
     assert "NODE1: healthy → failed." in changes
     assert build_model(db, title="t", partner=LEGACY).summary.changes[0].startswith("First report")
+
+
+def test_a_partner_owning_some_nodes_of_a_cluster_sees_only_their_audit_findings(env):
+    (csvnodes,) = model(env, Partner("N2", ("a@b.example",), systems=("NODE2",))).clusters
+    assert csvnodes.nodes == ("NODE2",) and [s.node for s in csvnodes.seeding] == ["NODE2"]
+    assert {f.node for f in csvnodes.findings} == {"NODE2"} and len(csvnodes.findings) == 2
+    assert csvnodes.letters == (("Volume1", ("L:",)), ("Volume2", ("",)))
