@@ -228,7 +228,10 @@ def live_node(cluster: Mapping[str, Any], node: str, history: Sequence[SnapshotR
         outputs = query_node(node, _winrm_runner(session))
     except (WinRMError, WinRMTransportError, requests.exceptions.RequestException) as exc:
         raise NodeError(_why(node, url, user, exc)) from None
-    return parse_node(node, cluster["name"], outputs, history)
+    try:
+        return parse_node(node, cluster["name"], outputs, history)
+    except (AttributeError, TypeError, ValueError) as exc:  # JSON of another shape than the cmdlets print
+        raise NodeError(f"{node} returned cmdlet output of an unexpected shape ({exc}).") from None
 
 
 def live_inventories(clusters: Sequence[Mapping[str, Any]],

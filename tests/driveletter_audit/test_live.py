@@ -91,3 +91,16 @@ def test_convertto_json_single_object_and_empty_output():
     assert as_list(None) == [] and as_list("") == []
     assert as_list({"Name": "Cluster Disk 1"}) == [{"Name": "Cluster Disk 1"}]
     assert as_list([1, 2]) == [1, 2]
+
+
+def test_output_of_another_shape_is_a_finding(tmp_path, winrm_env):
+    shutil.copytree(PAYLOADS, tmp_path / "p")
+    (tmp_path / "p" / "NODE1" / "Get-ClusterSharedVolume.json").write_text('["not", "objects"]')
+    node1 = Listener("NODE1", tmp_path / "p").start()
+    try:
+        ports = {n: closed_port() for nodes in LAB_NODES.values() for n in nodes} | {"NODE1": node1.port}
+        invs = live_inventories(clusters_config(ports), None)
+    finally:
+        node1.stop()
+    reason = next(f.reason for f in invs.failures if f.node == "NODE1")
+    assert reason.startswith("NODE1 returned cmdlet output of an unexpected shape")
