@@ -94,18 +94,7 @@ def failed(job: Job, check: str, text: str) -> Inspection:
                       errors=(*job.pre, disk_finding(check, job.snap, None, text)))
 
 
-def _roots(g, timeout: float) -> list[str]:
-    """libguestfs's own OS detection; a hive it cannot parse makes it fail: then we detect ourselves."""
-    try:
-        with deadline(g, timeout):
-            return list(g.inspect_os())
-    except RuntimeError as exc:
-        log.debug("inspect_os failed (%s); falling back to our own Windows detection", exc)
-        return []
-
-
-def run_batch(jobs: list[Job], settings: guestfs_session.Settings, timeout: float,
-              use_inspect_os: bool = True) -> Iterator[Inspection]:
+def run_batch(jobs: list[Job], settings: guestfs_session.Settings, timeout: float) -> Iterator[Inspection]:
     """Yield one Inspection per job, in order, relaunching the appliance after a death or a timeout."""
     pending = list(jobs)
     deaths: dict[str, int] = {}
@@ -122,27 +111,25 @@ def run_batch(jobs: list[Job], settings: guestfs_session.Settings, timeout: floa
         except ApplianceError as exc:
             if len(pending) > 1:  # find the culprit: every snapshot on its own
                 for j in pending:
-                    yield from run_batch([j], settings, timeout, use_inspect_os)
+                    yield from run_batch([j], settings, timeout)
                 return
             yield failed(pending[0], "inspect.appliance", f"the libguestfs appliance could not open its disks ({exc}).")
             return
         try:
-            yield from _inspect_all(g, pending, deaths, timeout, use_inspect_os)
+            yield from _inspect_all(g, pending, deaths, timeout)
         finally:
             guestfs_session.close(g)
 
 
-def _inspect_all(g, pending: list[Job], deaths: dict[str, int], timeout: float,
-                 use_inspect_os: bool) -> Iterator[Inspection]:
+def _inspect_all(g, pending: list[Job], deaths: dict[str, int], timeout: float) -> Iterator[Inspection]:
     """Inspect pending jobs in g, popping each one done; return early (for a relaunch) if g dies."""
     devices = iter(g.list_devices())
     devmaps = [{i: next(devices) for i in j.good} for j in pending]
-    roots = _roots(g, timeout * len(pending)) if use_inspect_os else []
     for devmap in devmaps:
         job = pending[0]
         with deadline(g, timeout) as fired:
             try:
-                insp = inspect_in(g, job.snap, devmap, roots, job.pre)
+                insp = inspect_in(g, job.snap, devmap, job.pre)
             except Exception as exc:  # noqa: BLE001 - a bad image must not stop the batch
                 insp = None
                 error = exc

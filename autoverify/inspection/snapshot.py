@@ -41,41 +41,18 @@ def _layout_findings(snap: Snapshot, layouts: list[volumes.DiskLayout]) -> list[
     return out
 
 
-def _system_volume(g, vols: tuple[Volume, ...], roots: list[str]) -> Volume | None:
-    """The Windows system volume: libguestfs's root if it is ours, else the first NTFS with Windows\\System32."""
-    by_dev = {v.device: v for v in vols}
-    for r in roots:
-        if r in by_dev:
-            return by_dev[r]
-    for v in vols:
-        if v.filesystem != "ntfs":
-            continue
-        try:
-            g.mount_ro(v.device, "/")
-            if windows.is_windows(g):
-                return v
-        except RuntimeError:
-            continue
-        finally:
-            try:
-                g.umount_all()
-            except RuntimeError:
-                pass
-    return None
-
-
 def _hive_problem(name: str, exc: HiveError) -> str:
     reason = str(exc).split(": ", 1)[-1]
     return f"the {name} hive ({HIVE_PATHS[name]}) is unreadable: {reason}"
 
 
-def _decode(snap: Snapshot, sysvol: Volume, sv: windows.SystemVolume, fallback_host: str
+def _decode(snap: Snapshot, sysvol: Volume, sv: windows.SystemVolume
             ) -> tuple[OsInfo | None, tuple[LetterAssignment, ...], ClusterInfo | None, list[Finding]]:
     """Our own decoding of the downloaded hives; each bad hive is one inspect.hive finding."""
     disk, problems = snap.disks[sysvol.disk_index], []
     for name in sv.missing:
         problems.append(f"the {name} hive ({HIVE_PATHS[name]}) is missing")
-    os_, letters, cluster, host = None, (), None, fallback_host
+    os_, letters, cluster, host = None, (), None, ""
     if "SYSTEM" in sv.hives:
         try:
             letters = decode_mounted_devices(sv.hives["SYSTEM"])
@@ -97,14 +74,14 @@ def _decode(snap: Snapshot, sysvol: Volume, sv: windows.SystemVolume, fallback_h
     return os_, letters, cluster, findings
 
 
-def inspect_in(g, snap: Snapshot, devices: dict[int, str], roots: list[str],
-               pre: tuple[Finding, ...] = ()) -> Inspection:
+def inspect_in(g, snap: Snapshot, devices: dict[int, str], pre: tuple[Finding, ...] = ()) -> Inspection:
     """Inspect `snap`, whose disk i is guestfs device devices[i] (disks left out have a finding in `pre`)."""
     start = time.monotonic()
     layouts = [volumes.read_disk(g, i, dev) for i, dev in sorted(devices.items())]
     findings = [*pre, *_layout_findings(snap, layouts)]
     vols = tuple(v for lay in layouts for v in lay.volumes)
-    sysvol = _system_volume(g, vols, roots) if vols else None
+    system_devices = [d for lay in layouts for d in lay.windows]
+    sysvol = next((v for v in vols if system_devices and v.device == system_devices[0]), None)
     os_, letters, cluster, enable_csv = None, (), None, None
     if sysvol is None:
         if devices:
@@ -112,19 +89,13 @@ def inspect_in(g, snap: Snapshot, devices: dict[int, str], roots: list[str],
             findings.append(disk_finding("inspect.no-os", snap, None,
                                          f"no Windows installation was found on its disk(s) {names}."))
     else:
-        fallback_host = ""
-        if sysvol.device in roots:
-            try:
-                fallback_host = g.inspect_get_hostname(sysvol.device)
-            except RuntimeError:
-                pass
         with tempfile.TemporaryDirectory(prefix="autoverify-hives-") as tmp:
             g.mount_ro(sysvol.device, "/")
             try:
                 sv = windows.read_system_volume(g, sysvol.device, Path(tmp))
             finally:
                 g.umount_all()
-            os_, letters, cluster, hive_findings = _decode(snap, sysvol, sv, fallback_host)
+            os_, letters, cluster, hive_findings = _decode(snap, sysvol, sv)
         findings += hive_findings
         enable_csv = sv.enable_csv
         vols = tuple(replace(v, bootable=True) if v.device == sysvol.device else v for v in vols)

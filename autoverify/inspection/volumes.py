@@ -20,6 +20,7 @@ LDM_GPT_TYPES = {"5808c8aa-7e8f-42e0-85d2-e1e90434cfb3",  # LDM metadata
 MSR_TYPE = "e3c9e316-0b5c-4db8-817d-f92df00215ae"  # Microsoft reserved: no volume, not in the Volumes pane
 EXTENDED_MBR_IDS = {0x05, 0x0F, 0x85}
 FILE_ATTRIBUTE_COMPRESSED = 0x800
+MOUNTABLE = ("ntfs", "vfat", "exfat", "ext4", "ext3", "ext2", "xfs")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class DiskLayout:
     volumes: tuple[Volume, ...]
     ldm: bool = False
     readable: bool = True  # False: neither a partition table nor a filesystem
+    windows: tuple[str, ...] = ()  # devices of volumes holding Windows\\System32
 
 
 def _try(fn, *args, default=None):
@@ -72,38 +74,55 @@ def _partitions(g, device: str, table: str) -> tuple[list[Volume], bool]:
     return vols, ldm
 
 
-def _space(g, device: str) -> tuple[int | None, int | None, int | None, bool]:
-    """(total, used, free, compressed) with the filesystem mounted read-only inside the appliance."""
+def _mounted_facts(g, vol: Volume) -> tuple[Volume, bool]:
+    """Space, compression and "holds Windows" with the volume mounted read-only inside the appliance.
+
+    One mount per volume does all three (mounts are the slow part under TCG), which is also
+    why Windows is detected here rather than by libguestfs's inspect_os (see inspection/__init__).
+    """
     try:
-        g.mount_ro(device, "/")
+        g.mount_ro(vol.device, "/")
     except RuntimeError as exc:
-        log.debug("cannot mount %s: %s", device, exc)
-        return None, None, None, False
+        log.debug("cannot mount %s: %s", vol.device, exc)
+        return vol, False
     try:
         st = g.statvfs("/")
         total, free = st["blocks"] * st["frsize"], st["bfree"] * st["frsize"]
         attrib = _try(g.lgetxattr, "/", "system.ntfs_attrib", default=b"")
         compressed = len(attrib) >= 4 and bool(int.from_bytes(attrib[:4], "little") & FILE_ATTRIBUTE_COMPRESSED)
-        return total, total - free, free, compressed
+        windows = vol.filesystem == "ntfs" and is_windows(g)
+        return replace(vol, total_bytes=total, used_bytes=total - free, free_bytes=free, compressed=compressed), windows
     finally:
         _try(g.umount_all)
 
 
-def describe(g, vol: Volume) -> Volume:
-    """Fill filesystem, label, BitLocker flag and space of one volume."""
+def guest_path(g, path: str) -> str | None:
+    """The real-case guest path of `path` under the mounted volume, or None when it does not exist."""
+    try:
+        real = g.case_sensitive_path(path)
+        return real if g.exists(real) else None
+    except RuntimeError:
+        return None
+
+
+def is_windows(g) -> bool:
+    """The mounted volume holds a Windows\\System32 folder."""
+    found = guest_path(g, "/Windows/System32")
+    return bool(found and _try(g.is_dir, found, default=False))
+
+
+def describe(g, vol: Volume) -> tuple[Volume, bool]:
+    """Fill filesystem, label, BitLocker flag and space of one volume; True when it holds Windows."""
     boot = _try(g.pread_device, vol.device, 11, 0, default=b"")
     if boot[3:11] == BITLOCKER:
-        return replace(vol, filesystem="bitlocker", encrypted=True)
+        return replace(vol, filesystem="bitlocker", encrypted=True), False
     fs = _try(g.vfs_type, vol.device, default="") or ""
     if fs.lower() == "bitlocker":
-        return replace(vol, filesystem="bitlocker", encrypted=True)
-    label = (_try(g.vfs_label, vol.device, default="") or "") if fs else ""
-    total = used = free = None
-    compressed = False
-    if fs in ("ntfs", "vfat", "exfat", "ext4", "ext3", "ext2", "xfs"):
-        total, used, free, compressed = _space(g, vol.device)
-    return replace(vol, filesystem=fs, label=label, total_bytes=total, used_bytes=used, free_bytes=free,
-                   compressed=compressed)
+        return replace(vol, filesystem="bitlocker", encrypted=True), False
+    vol = replace(vol, filesystem=fs, label=(_try(g.vfs_label, vol.device, default="") or "") if fs else "")
+    if fs in MOUNTABLE:
+        return _mounted_facts(g, vol)
+    return vol, False
 
 
 def read_disk(g, index: int, device: str) -> DiskLayout:
@@ -120,5 +139,6 @@ def read_disk(g, index: int, device: str) -> DiskLayout:
         size = _try(g.blockdev_getsize64, device, default=0)
         bare = [Volume(disk_index=index, device=device, partition_number=0, offset=0, size=size,
                        filesystem=fs, label="", volume_guid=None)]
-    vols = tuple(describe(g, replace(v, disk_index=index)) for v in bare)
-    return DiskLayout(index, device, table, vols, ldm=ldm)
+    described = [describe(g, replace(v, disk_index=index)) for v in bare]
+    return DiskLayout(index, device, table, tuple(v for v, _ in described), ldm=ldm,
+                      windows=tuple(v.device for v, win in described if win))

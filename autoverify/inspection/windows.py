@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autoverify.inspection.volumes import guest_path
+
 log = logging.getLogger(__name__)
 
 HIVES = {"SYSTEM": "/Windows/System32/config/SYSTEM", "SOFTWARE": "/Windows/System32/config/SOFTWARE",
@@ -37,24 +39,9 @@ class SystemVolume:
     csv_folders: dict[str, str | None] = field(default_factory=dict)  # "Volume1" -> volume GUID (or None)
 
 
-def _path(g, path: str) -> str | None:
-    """The real-case guest path of `path`, or None when it does not exist."""
-    try:
-        real = g.case_sensitive_path(path)
-        return real if g.exists(real) else None
-    except RuntimeError:
-        return None
-
-
-def is_windows(g) -> bool:
-    """The mounted volume holds a Windows\\System32 folder."""
-    found = _path(g, "/Windows/System32")
-    return bool(found and g.is_dir(found))
-
-
 def _agent_config(g) -> tuple[bool | None, str | None]:
     """ENABLE_CSV from aristos.cfg: True/False when the agent is installed, None when no agent is found."""
-    candidates = [p for d in AGENT_DIRS if (p := _path(g, d + "/aristos.cfg"))]
+    candidates = [p for d in AGENT_DIRS if (p := guest_path(g, d + "/aristos.cfg"))]
     for pattern in AGENT_GLOBS:
         try:
             candidates += g.glob_expand(pattern)
@@ -67,7 +54,7 @@ def _agent_config(g) -> tuple[bool | None, str | None]:
             continue
         m = ENABLE_CSV.search(text)
         return bool(m and m.group(1).strip().lower() == "true"), cfg
-    agent_dir = any(_path(g, d) for d in AGENT_DIRS)
+    agent_dir = any(guest_path(g, d) for d in AGENT_DIRS)
     return (False, None) if agent_dir else (None, None)
 
 
@@ -83,7 +70,7 @@ def mount_point_target(reparse: bytes) -> str | None:
 
 def _csv_folders(g) -> dict[str, str | None]:
     """C:\\ClusterStorage entries -> the volume GUID each mount point targets (None if not readable)."""
-    root = _path(g, "/ClusterStorage")
+    root = guest_path(g, "/ClusterStorage")
     if not root:
         return {}
     out = {}
@@ -104,7 +91,7 @@ def read_system_volume(g, device: str, tmp: Path) -> SystemVolume:
     """With `device` mounted at /: download the hives and read agent config and CSV folders."""
     hives, missing = {}, []
     for name, guest in HIVES.items():
-        real = _path(g, guest)
+        real = guest_path(g, guest)
         if not real:
             if name != "CLUSDB":
                 missing.append(name)

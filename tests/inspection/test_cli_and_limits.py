@@ -45,12 +45,11 @@ def test_snapshot_time_limit_stops_one_snapshot(images, monkeypatch):
         return real(g, snap, *args, **kwargs)
 
     monkeypatch.setattr(batch, "inspect_in", slow)
-    monkeypatch.setattr(batch, "_roots", lambda g, timeout: [])
     snaps = [Snapshot(id=sid, system="T", taken_at="", kind="Full", disks=(disk_image(images / "two_ntfs.raw"),))
-             for sid in ("T/slow", "T/next")]
+             for sid in ("T/next", "T/slow")]
     start = time.monotonic()
-    slow_insp, next_insp = batch.run_batch([batch.prepare(s) for s in snaps], Settings(), timeout=8)
-    assert time.monotonic() - start < 110
+    next_insp, slow_insp = batch.run_batch([batch.prepare(s) for s in snaps], Settings(), timeout=8)
+    assert time.monotonic() - start < 100  # not the 120 s the slow snapshot asked for (launch included)
     (f,) = slow_insp.errors
     assert f.check == "inspect.timeout" and f.message.startswith("Snapshot T/slow: inspection took longer than")
-    assert [v.label for v in next_insp.volumes] == ["First", "Second"]  # relaunched, the batch went on
+    assert [v.label for v in next_insp.volumes] == ["First", "Second"] and not next_insp.errors[1:]
