@@ -41,7 +41,7 @@ class RemediationPlan:
         out: dict[str, list[str]] = {}
         for c in self.changes:
             out.setdefault(c.node, []).extend(_ps_lines(c))
-        return {node: "\n".join(lines) + "\n" for node, lines in out.items()}
+        return {node: "\n".join(lines) + "\n" for node, lines in sorted(out.items())}
 
     def to_json(self) -> dict:
         return {"letters": dict(self.targets), "powershell": self.powershell(), "unresolved": list(self.unresolved)}
