@@ -113,6 +113,7 @@ class SystemView:
     csvs: tuple[CsvView, ...]
     snapshots: tuple[SnapshotRow, ...]  # newest first, within the window
     history: tuple[DayCell, ...]
+    shown: tuple[SnapshotRow, ...] = ()  # the Snapshots table: the newest rows and every one not healthy
 
 
 @dataclass(frozen=True)
@@ -191,14 +192,18 @@ def parse_time(value: str) -> datetime:
 
 
 def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30, partner: Partner | None = None,
-                now: datetime | None = None) -> ReportModel:
-    """Read the store and decide what the report says (for `partner`'s systems only, if given)."""
+                now: datetime | None = None, table_rows: int = 14) -> ReportModel:
+    """Read the store and decide what the report says (for `partner`'s systems only, if given).
+
+    A Snapshots table lists the newest `table_rows` snapshots and every older one not
+    healthy, so that a month of hourly snapshots still makes a mail of reasonable size.
+    """
     now = now or datetime.now(UTC)
     since = (now - timedelta(days=window_days)).isoformat()
     systems = [r for r in db.query("select * from systems order by cluster, name")
                if partner is None or partner.covers(r["name"], r["cluster"])]
     names = [s["name"] for s in systems]
-    views = tuple(_system_view(db, s, since, now.date(), window_days) for s in systems)
+    views = tuple(_system_view(db, s, since, now.date(), window_days, table_rows) for s in systems)
     clusters = tuple(_cluster_view(db, c, names, whole=partner is None or c in partner.clusters)
                      for c in _clusters_of(systems, partner))
     snaps = [r for v in views for r in v.snapshots]
@@ -236,7 +241,8 @@ def _sorted(findings: Iterable[FindingView]) -> tuple[FindingView, ...]:
     return tuple(sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 1)))
 
 
-def _system_view(db: sqlite_utils.Database, system: dict, since: str, today: date, days: int) -> SystemView:
+def _system_view(db: sqlite_utils.Database, system: dict, since: str, today: date, days: int,
+                 table_rows: int) -> SystemView:
     name = system["name"]
     rows = list(db.query("select * from snapshots where system = ? and taken_at >= ? order by taken_at desc, id desc",
                          [name, since]))
@@ -257,7 +263,8 @@ def _system_view(db: sqlite_utils.Database, system: dict, since: str, today: dat
         name=name, cluster=system["cluster"], os=os_ or "unknown", status=status, why=why, latest=latest,
         volumes=_volumes(db, latest) if latest else (),
         csvs=_csvs(db, name, latest_row) if latest_row else (),
-        snapshots=snapshots, history=_history(snapshots, today, days))
+        snapshots=snapshots, history=_history(snapshots, today, days),
+        shown=tuple(r for i, r in enumerate(snapshots) if i < table_rows or r.status != "healthy"))
 
 
 def _system_status(snapshots: tuple[SnapshotRow, ...], latest: SnapshotRow | None) -> tuple[str, str]:

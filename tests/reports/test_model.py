@@ -127,3 +127,12 @@ def test_a_partner_owning_some_nodes_of_a_cluster_sees_only_their_audit_findings
     assert csvnodes.nodes == ("NODE2",) and [s.node for s in csvnodes.seeding] == ["NODE2"]
     assert {f.node for f in csvnodes.findings} == {"NODE2"} and len(csvnodes.findings) == 2
     assert csvnodes.letters == (("Volume1", ("L:",)), ("Volume2", ("",)))
+
+
+def test_the_snapshots_table_keeps_the_newest_rows_and_every_unhealthy_one(env):
+    oldnode1 = model(env).systems[3]
+    assert len(oldnode1.snapshots) == 13 and oldnode1.shown == oldnode1.snapshots
+    db = env.db()
+    db.execute("update snapshots set status = 'warning' where id = ?", [oldnode1.snapshots[-1].id])
+    view = build_model(db, title="t", table_rows=5).systems[3]
+    assert [r.id for r in view.shown] == [r.id for r in view.snapshots[:5]] + [view.snapshots[-1].id]
