@@ -112,32 +112,54 @@ def lab_config():
     return write_lab_config
 
 
+# What the verified database depends on besides the lab itself (the lab's folder name is its hash).
+PIPELINE_SOURCES = ("verify.py", "discovery.py", "readers.py", "models.py", "guestfs_session.py",
+                    "inspection", "registry", "checks", "store")
+
+
+def pipeline_hash() -> str:
+    h = hashlib.sha256()
+    for name in PIPELINE_SOURCES:
+        p = ROOT / "autoverify" / name
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 @pytest.fixture(scope="session")
 def verified_lab(lab_dir: Path, tmp_path_factory) -> tuple[Path, Path]:
     """(config path, database path): the verify pipeline run once over the whole lab store.
 
-    The verified database is cached per source of autoverify/ (a fresh copy per session, so
-    tests may write to it); reports and the audit read their inputs from it.
+    The verified database is cached per lab and per source of the pipeline's stages (each
+    session gets a fresh copy, so tests may write to it); reports and the audit read their
+    inputs from it. `<db>.launches` holds how many appliances that run launched.
     """
     import shutil
+    import sqlite3
 
+    from autoverify import guestfs_session
     from autoverify.config import load_config
     from autoverify.verify import run_verify
 
     folder = tmp_path_factory.mktemp("verified-lab")
     config = write_lab_config(folder, lab_dir)
     db = folder / "autoverify.db"
-    cached = CACHE / f"verified-{source_hash(ROOT / 'autoverify')}-{lab_dir.name}.db"
-    if cached.is_file():
-        shutil.copyfile(cached, db)
-    else:
-        summary = run_verify(load_config(config))
-        assert summary.outcome in ("ok", "findings"), summary.line()
-        assert summary.left == 0, summary.line()
-        db_tmp = CACHE / f"{cached.name}.{os.getpid()}.tmp"
-        import sqlite3
-
-        with sqlite3.connect(db) as src, sqlite3.connect(db_tmp) as dst:
-            src.backup(dst)
-        os.replace(db_tmp, cached)
+    cached = CACHE / f"verified-{pipeline_hash()}-{lab_dir.name}.db"
+    if not cached.is_file():
+        launches = []
+        real_launch = guestfs_session.launch
+        guestfs_session.launch = lambda *a, **k: launches.append(1) or real_launch(*a, **k)
+        try:
+            summary = run_verify(load_config(config))
+        finally:
+            guestfs_session.launch = real_launch
+        assert summary.outcome in ("ok", "findings") and summary.left == 0, summary.line()
+        tmp = CACHE / f"{cached.name}.{os.getpid()}.tmp"
+        src, dst = sqlite3.connect(db), sqlite3.connect(tmp)
+        src.backup(dst)
+        src.close(), dst.close()
+        Path(f"{cached}.launches").write_text(str(len(launches)))
+        os.replace(tmp, cached)
+    shutil.copyfile(cached, db)
+    shutil.copyfile(f"{cached}.launches", f"{db}.launches")
     return config, db

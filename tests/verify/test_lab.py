@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,11 @@ def test_every_lab_snapshot_is_verified_once_by_one_run(db, manifest):
     (run,) = db.query("select * from runs where kind = 'verify'")
     assert {s["run_id"] for s in snaps} == {run["id"]}
     assert run["outcome"] == "findings" and json.loads(run["counts"])["verified"] == len(snaps)
+
+
+def test_the_whole_lab_took_ceil_disks_over_batch_size_launches(verified_lab, manifest):
+    disks = sum(len(s["disks"]) for s in manifest["snapshots"])
+    assert int(Path(f"{verified_lab[1]}.launches").read_text()) == math.ceil(disks / 8)
 
 
 def test_the_corrupted_csv_copy_fails_and_only_it(db, manifest):
