@@ -8,6 +8,7 @@ how volumes are built rebuilds them; tests copy the cached image before patching
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import os
 import subprocess
@@ -18,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autoverify.guestfs_session import Drive, Settings, appliance
-
-_SELF_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -68,18 +67,21 @@ def small_tree(out: Path) -> None:
 
 
 def small_finish(g) -> None:
-    """Deleted files and directory, and a fragmented file (appends interleaved with another file's)."""
+    """Deleted files and a deleted directory; a fragmented file: with the free space reduced to holes
+    (fill files, a ballast taking all the rest, then every other fill file deleted), a new file must
+    be split across the holes."""
     g.rm_rf("/doomed")
     for i in range(0, 95, 3):
         g.rm(f"/d005/file_{i:05d}_with_a_longer_name.txt")
     g.mkdir("/frag")
-    chunk_a, chunk_b = b"A" * 16384, b"B" * 16384
-    g.write("/frag/fragmented.bin", b"")
-    g.write("/frag/interleaved.bin", b"")
-    for _ in range(40):
-        g.write_append("/frag/fragmented.bin", chunk_a)
-        g.write_append("/frag/interleaved.bin", chunk_b)
-        g.sync()
+    for i in range(64):
+        g.fallocate64(f"/frag/fill_{i:03d}.bin", 64 << 10)
+    st = g.statvfs("/")
+    g.fallocate64("/frag/ballast.bin", st["bfree"] * st["bsize"] - (256 << 10))
+    for i in range(0, 64, 2):
+        g.rm(f"/frag/fill_{i:03d}.bin")
+    g.fill(0x41, 1 << 20, "/frag/fragmented.bin")
+    g.rm("/frag/ballast.bin")
 
 
 def bench_tree(out: Path) -> None:
@@ -94,13 +96,22 @@ def bench_tree(out: Path) -> None:
                     _add(tar, f"{base}/f{i:03d}.txt", b"" if i % 4 else b"data %d" % i)
 
 
-SMALL = VolumeSpec("small", 96, small_tree, small_finish)
+SMALL = VolumeSpec("small", 64, small_tree, small_finish)
 BENCH = VolumeSpec("bench100k", 1024, bench_tree, None)
+
+
+def spec_key(spec: VolumeSpec) -> str:
+    """Cache key: the recipe's own code (tree and finishing steps) and size."""
+    h = hashlib.sha256(f"{spec.name}:{spec.size_mib}".encode())
+    for fn in (spec.tarball, spec.finish, _add, _dir):
+        if fn is not None:
+            h.update(inspect.getsource(fn).encode())
+    return h.hexdigest()[:12]
 
 
 def build(spec: VolumeSpec, cache: Path, settings: Settings | None = None) -> Path:
     """Return the cached populated image for `spec`, building it (mkntfs + one appliance) when missing."""
-    image = cache / f"ntfs-{spec.name}-{_SELF_HASH}.img"
+    image = cache / f"ntfs-{spec.name}-{spec_key(spec)}.img"
     if image.exists():
         return image
     cache.mkdir(parents=True, exist_ok=True)
