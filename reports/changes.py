@@ -1,6 +1,6 @@
 """What changed since the previous report of the same scope (all systems, or one partner).
 
-Each report is stored as a 'report' run whose counts hold its state (system statuses,
+Each report is stored as a run (kind 'report-rendered') whose counts hold its state (system statuses,
 audit finding counts, and a mark of the newest verification it saw); the next report
 compares against it. Verification times have one-second resolution, so the mark keeps
 the ids verified in its last second: a snapshot is new when verified later, or in that
@@ -19,10 +19,14 @@ if TYPE_CHECKING:
     from reports.model import ClusterView, SystemView
 
 
+RUN_KIND = "report-rendered"  # one run row per report made ('report' is the scheduler's job row)
+
+
 def previous_report(db: sqlite_utils.Database, partner: str | None) -> dict | None:
-    for r in db.query("select * from runs where kind = 'report' and outcome = 'ok' order by started_at desc, id desc"):
+    """The latest report made for the same scope (partner name, or None for all systems)."""
+    for r in db.query("select * from runs where kind = ? and outcome = 'ok' order by id desc", [RUN_KIND]):
         state = json.loads(r["counts"] or "{}")
-        if state.get("partner") == partner:
+        if "systems" in state and state.get("partner") == partner:
             return {**r, "state": state}
     return None
 

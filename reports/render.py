@@ -2,7 +2,7 @@
 
 Each report is one HTML file with inline CSS and inline SVG (no external asset, no
 script; a Content-Security-Policy forbids both) plus a .txt twin: the MIME parts of the
-e-mail. Every report made is recorded as a 'report' run, holding the statuses the next
+e-mail. Every report made is recorded as a run (kind 'report-rendered'), holding the statuses the next
 report compares against ("what changed since the last report").
 """
 
@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from autoverify.config import Config
 from autoverify.errors import ConfigError, StoreError
 from autoverify.store import finish_run, start_run
+from reports.changes import RUN_KIND
 from reports.model import Partner, ReportModel, build_model, parse_time, partners
 from reports.svg import COLOURS, history_svg
 
@@ -113,7 +114,7 @@ def render_report(db: sqlite_utils.Database, cfg: Config, partner: Partner | Non
         path.with_suffix(".txt").write_text(text, encoding="utf-8")
     except OSError as exc:
         raise StoreError(f"{path}: cannot write the report ({exc.strerror}).") from None
-    run_id = start_run(db, "report")
+    run_id = start_run(db, RUN_KIND)
     finish_run(db, run_id, "ok", model.state(), str(path))
     return RenderedReport(html=html, text=text, subject=subject_of(model), path=path, partner=model.partner)
 
