@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/ntfs_check.py [--image IMAGE] [--runs N]
 
-Builds the volume once (cached under /var/tmp/autoverify-bench-cache, keyed by its recipe),
+Builds the volume once (mkntfs + the host's ntfs-3g; cached under /var/tmp/autoverify-bench-cache,
+keyed by its recipe),
 then, on a warm page cache, times ntfsresize -i -f and the checker (in a child process, so its
 peak RSS is its own) and prints records per second, the wall-time ratio and peak memory.
 Targets: ratio <= 4, peak memory < 300 MB, zero findings on the clean volume.
@@ -55,10 +56,10 @@ def main() -> int:
     if args.image:
         image = Path(args.image)
     else:
-        from tests.checks.ntfs_volumes import BENCH, build
+        from tests.checks.ntfs_volumes import BENCH, build_on_host
 
         t0 = time.perf_counter()
-        image = build(BENCH, CACHE)
+        image = build_on_host(BENCH, CACHE)
         print(f"volume: {image} (ready in {time.perf_counter() - t0:.1f} s)")
     timed(["cat", str(image)])  # warm the page cache for both tools alike
     resize_times, checks = [], []

@@ -134,6 +134,30 @@ def build(spec: VolumeSpec, cache: Path, settings: Settings | None = None) -> Pa
     return image
 
 
+def build_on_host(spec: VolumeSpec, cache: Path) -> Path:
+    """Like `build`, but populated through the host's ntfs-3g (FUSE) instead of the appliance: for the
+    100,000-file bench volume, which takes far too long to write through TCG on a shared machine."""
+    image = cache / f"ntfs-{spec.name}-host-{spec_key(spec)}.img"
+    if image.exists():
+        return image
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        work, mnt, tarball = Path(tmp) / "volume.img", Path(tmp) / "mnt", Path(tmp) / "tree.tar"
+        with open(work, "wb") as fh:
+            fh.truncate(spec.size_mib << 20)
+        subprocess.run(["mkntfs", "-F", "-Q", "-q", "-s", "512", "-c", "4096", "-L", spec.name, str(work)],
+                       check=True, capture_output=True)
+        spec.tarball(tarball)
+        mnt.mkdir()
+        subprocess.run(["ntfs-3g", str(work), str(mnt)], check=True)
+        try:
+            subprocess.run(["tar", "-xf", str(tarball), "-C", str(mnt)], check=True)
+        finally:
+            subprocess.run(["umount", str(mnt)], check=True)
+        os.replace(work, image)
+    return image
+
+
 def copy_image(src: Path, dst: Path) -> Path:
     """A sparse private copy of a cached image, for a test to patch."""
     subprocess.run(["cp", "--sparse=always", str(src), str(dst)], check=True)
@@ -145,5 +169,4 @@ if __name__ == "__main__":  # warm the cache: python -m tests.checks.ntfs_volume
 
     cache = Path(os.environ.get("AUTOVERIFY_TEST_CACHE", "/var/tmp/autoverify-test-cache"))
     for name in sys.argv[1:] or ["small"]:
-        spec = {"small": SMALL, "bench100k": BENCH}[name]
-        print(build(spec, cache if name == "small" else Path("/var/tmp/autoverify-bench-cache")))
+        print(build(SMALL, cache) if name == "small" else build_on_host(BENCH, Path("/var/tmp/autoverify-bench-cache")))

@@ -157,7 +157,7 @@ def walk_attributes(rec: bytes, h: Header, cluster_size: int) -> tuple[list[Attr
             probs.append(("ntfs.attribute", f"attribute at offset {pos:#x} is cut off by the end of the record"))
             break
         atype, alen, nonres, nlen, nofs, aflags, inst = _ATTR.unpack_from(rec, pos)
-        tname = ATTR_NAMES.get(atype, f"type {atype:#x}")
+        tname = ATTR_NAMES.get(atype) or f"type {atype:#x}"
         if alen < (64 if nonres else 24) or alen & 7 or pos + alen > limit:
             probs.append(("ntfs.attribute", f"{tname} attribute at offset {pos:#x} has an invalid length {alen}"))
             break
@@ -178,7 +178,7 @@ def walk_attributes(rec: bytes, h: Header, cluster_size: int) -> tuple[list[Attr
                               f"{tname} resident value ({vlen} bytes at {vofs:#x}) lies outside the attribute"))
                 value = b""
             else:
-                value = bytes(rec[pos + vofs:pos + vofs + vlen])
+                value = rec[pos + vofs:pos + vofs + vlen]
             attrs.append(Attr(atype, name, aflags, inst, pos, True, value, 0, -1, 0, vlen, vlen, ()))
         else:
             low, high, mpofs, _cu, alloc, size, init = _NONRES.unpack_from(rec, pos + 16)

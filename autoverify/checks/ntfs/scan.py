@@ -79,32 +79,35 @@ def _attribute_rules(rn: int, attrs: list[records.Attr], next_instance: int, geo
     seen_keys, instances, last_type = set(), set(), 0
     has_list = any(a.type == 0x20 for a in attrs)
     for a in attrs:
-        tname = records.ATTR_NAMES.get(a.type, f"type {a.type:#x}")
         if a.type < last_type:
-            report("ntfs.attribute", f"file record {rn}: {tname} comes after a higher attribute type "
+            report("ntfs.attribute", f"file record {rn}: {_tname(a)} comes after a higher attribute type "
                    "(attributes out of order)", rn)
         last_type = a.type
         key = (a.type, a.name, a.lowest_vcn) if a.type != 0x30 else (a.type, a.value)
         if key in seen_keys:
-            report("ntfs.attribute", f"file record {rn}: {tname}{':' + a.name if a.name else ''} appears twice", rn)
+            report("ntfs.attribute", f"file record {rn}: {_tname(a)} appears twice", rn)
         seen_keys.add(key)
         if a.instance in instances or a.instance >= next_instance:
-            report("ntfs.attribute", f"file record {rn}: {tname} has instance number {a.instance}, duplicate "
+            report("ntfs.attribute", f"file record {rn}: {_tname(a)} has instance number {a.instance}, duplicate "
                    f"or not below the record's next instance {next_instance}", rn)
         instances.add(a.instance)
-        if a.type in MUST_BE_RESIDENT and not a.resident:
-            report("ntfs.attribute", f"file record {rn}: {tname} must be resident but is not", rn)
-        if a.type == 0xA0 and a.resident:
-            report("ntfs.attribute", f"file record {rn}: $INDEX_ALLOCATION must be non-resident but is not", rn)
         if a.resident:
+            if a.type == 0xA0:
+                report("ntfs.attribute", f"file record {rn}: $INDEX_ALLOCATION must be non-resident but is not", rn)
             continue
+        if a.type in MUST_BE_RESIDENT:
+            report("ntfs.attribute", f"file record {rn}: {_tname(a)} must be resident but is not", rn)
         if a.lowest_vcn and not has_list:
-            report("ntfs.runlist", f"file record {rn}: {tname} starts at VCN {a.lowest_vcn} but the file has "
+            report("ntfs.runlist", f"file record {rn}: {_tname(a)} starts at VCN {a.lowest_vcn} but the file has "
                    "no attribute list holding its first part", rn)
         if a.lowest_vcn == 0 and not has_list and (a.highest_vcn + 1) * geo.cluster_size != a.alloc:
-            report("ntfs.runlist", f"file record {rn}: {tname} runs cover {a.highest_vcn + 1} clusters but its "
-                   f"allocated size is {a.alloc} bytes", rn)
-        add_runs(rn, tname, a.runs, geo, runs, report)
+            report("ntfs.runlist", f"file record {rn}: {_tname(a)} runs cover {a.highest_vcn + 1} clusters but "
+                   f"its allocated size is {a.alloc} bytes", rn)
+        add_runs(rn, _tname(a), a.runs, geo, runs, report)
+
+
+def _tname(a: records.Attr) -> str:
+    return records.ATTR_NAMES.get(a.type, f"type {a.type:#x}") + (f":{a.name}" if a.name else "")
 
 
 def add_runs(rn: int, tname: str, att_runs, geo: Geometry, runs: RunTable, report: Report) -> None:
