@@ -36,7 +36,7 @@ def disk_with(volume: Path, disk: Path, table: str) -> Path:
     with open(disk, "wb") as fh:
         fh.truncate(size + 2 * MIB)
     if table == "gpt":
-        subprocess.run(["sgdisk", "-n", f"1:2048:+{size // 512 - 1}", "-t", "1:0700", str(disk)], check=True,
+        subprocess.run(["sgdisk", "-n", f"1:2048:+{size // 512}", "-t", "1:0700", str(disk)], check=True,
                        capture_output=True)
     else:
         entry = struct.pack("<B3sB3sII", 0, b"\0\0\0", 0x07, b"\0\0\0", 2048, size // 512)
@@ -81,7 +81,9 @@ def test_exit_codes_and_sentences(small_image, volume_copy, tmp_path, capsys):
     code, out = chkdsk(capsys, str(vol.path))
     assert code == 4 and [f["check"] for f in out["findings"]] == ["ntfs.boot-backup"]
     assert out["findings"][0]["severity"] == "error"
-    for bad, needle in ((tmp_path / "missing.img", "missing.img"), (Path("/etc/hostname"), "not an NTFS volume")):
+    text = tmp_path / "text.img"
+    text.write_bytes(b"not a file system\n" * 100_000)
+    for bad, needle in ((tmp_path / "missing.img", "missing.img"), (text, "Not an NTFS volume")):
         assert main(["chkdsk", str(bad)]) == 8
         err = capsys.readouterr().err
         assert needle in err and err.count("\n") == 1 and "Traceback" not in err

@@ -34,6 +34,7 @@ class BootResult:
     problems: tuple[tuple[str, str], ...]  # (check id, sentence)
     bitlocker: bool = False
     ntfs_signed: bool = False  # some copy carried the NTFS signature
+    truncated: bool = False  # a sane boot sector describing a volume larger than the device, no backup
 
 
 def _pow2(n: int) -> bool:
@@ -116,7 +117,9 @@ def read_boot(reader) -> BootResult:
         if bgeo and bgeo.total_sectors * bgeo.bytes_per_sector in (where, reader.size - bgeo.bytes_per_sector):
             found.append(("ntfs.boot", f"the primary boot sector is damaged; using the backup at byte {where}"))
             return BootResult(bgeo, tuple(found), ntfs_signed=True)
-    return BootResult(None, tuple(found), ntfs_signed=signed)
+    whole, _ = parse(primary, 1 << 62)
+    truncated = whole is not None and whole.total_sectors * whole.bytes_per_sector > reader.size
+    return BootResult(None, tuple(found), ntfs_signed=signed, truncated=truncated)
 
 
 def _backup_candidates(primary: bytes, device_size: int) -> list[int]:

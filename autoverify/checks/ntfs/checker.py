@@ -91,9 +91,10 @@ def _check(reader, found: Collector, names: dict[int, list], stats: dict) -> str
     if b.bitlocker:
         found("ntfs.bitlocker", bitlocker.MESSAGE)
         return "unchecked"
-    if b.geometry is None and not b.ntfs_signed:
-        found("ntfs.unreadable", "not an NTFS volume (no NTFS boot sector, nor a backup of one)"
-              if reader.size >= 512 else "the volume is empty or shorter than one sector")
+    if b.geometry is None and (reader.size < 512 or not b.ntfs_signed or b.truncated):
+        found("ntfs.unreadable", "the volume is empty or shorter than one sector" if reader.size < 512 else
+              "not an NTFS volume (no NTFS boot sector, nor a backup of one)" if not b.ntfs_signed else
+              f"the volume is truncated: its boot sector describes more than the {reader.size} bytes there are")
         return "unchecked"
     for check, p in b.problems:
         found(check, p)
