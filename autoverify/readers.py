@@ -183,6 +183,8 @@ def find_partition(disk: Reader, number: int, name: str = "the image") -> tuple[
     mbr = disk.pread(512, 0)
     if len(mbr) < 512 or mbr[510:512] != b"\x55\xaa":
         raise ImageError(f"{name} has no partition table (no MBR signature in its first sector).")
+    if mbr[3:11] in (b"NTFS    ", b"-FVE-FS-"):
+        raise ImageError(f"{name} is a bare volume, not a partitioned disk: check it without --partition.")
     types = [mbr[0x1BE + 16 * i + 4] for i in range(4)]
     if 0xEE in types:
         for sector in (512, 4096):
