@@ -81,10 +81,14 @@ def deadline(g, seconds: float) -> Iterator[threading.Event]:
 
 
 def _alive(g) -> bool:
+    """The appliance still answers: its qemu runs and the handle is ready (probing files would hide a death)."""
     try:
-        g.get_pid()
+        pid = g.get_pid()
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
+                return False
         return bool(g.is_ready())
-    except RuntimeError:
+    except (RuntimeError, OSError):
         return False
 
 
@@ -127,29 +131,28 @@ def _inspect_all(g, pending: list[Job], deaths: dict[str, int], timeout: float) 
     devmaps = [{i: next(devices) for i in j.good} for j in pending]
     for devmap in devmaps:
         job = pending[0]
+        error: Exception | None = None
         with deadline(g, timeout) as fired:
             try:
                 insp = inspect_in(g, job.snap, devmap, job.pre)
             except Exception as exc:  # noqa: BLE001 - a bad image must not stop the batch
-                insp = None
-                error = exc
-        if insp is not None:
-            pending.pop(0)
-            yield insp
-            continue
+                insp, error = None, exc
         if fired.is_set():
             pending.pop(0)
             yield failed(job, "inspect.timeout", f"inspection took longer than its limit of {timeout:.0f} s "
                          "and was stopped; the rest of the batch goes on.")
             return
-        if not _alive(g):
+        if not _alive(g):  # whatever inspect_in saw after the death is not about the disks
             deaths[job.snap.id] = deaths.get(job.snap.id, 0) + 1
             log.warning("the appliance died while inspecting %s; relaunching", job.snap.id)
             if deaths[job.snap.id] >= MAX_DEATHS:
                 pending.pop(0)
                 yield failed(job, "inspect.appliance", "the libguestfs appliance died while inspecting it, "
-                             f"{MAX_DEATHS} times ({error}).")
+                             f"{MAX_DEATHS} times" + (f" ({error})." if error else "."))
             return
-        log.debug("inspection of %s failed", job.snap.id, exc_info=error)
         pending.pop(0)
-        yield failed(job, "inspect.unreadable", f"inspection failed ({error.__class__.__name__}: {error}).")
+        if insp is None:
+            log.debug("inspection of %s failed", job.snap.id, exc_info=error)
+            yield failed(job, "inspect.unreadable", f"inspection failed ({error.__class__.__name__}: {error}).")
+        else:
+            yield insp

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import signal
@@ -14,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from images import build_images  # noqa: E402
+from images import build_images, digest  # noqa: E402
 
 from autoverify import guestfs_session  # noqa: E402
 from autoverify.discovery import disk_image  # noqa: E402
@@ -31,18 +30,6 @@ SNAPSHOTS = {  # id -> disk files; order matters for batching (see test_launches
     "T/badhive": ["badhive.raw"],
     "T/die": ["two_ntfs.raw"],  # the appliance is killed the first time this one is inspected
 }
-
-
-def digest(folder: Path) -> dict[str, str]:
-    out = {}
-    for f in sorted(folder.iterdir()):
-        if f.is_file():
-            h = hashlib.sha256()
-            with open(f, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    h.update(chunk)
-            out[f.name] = h.hexdigest()
-    return out
 
 
 @pytest.fixture(scope="session")

@@ -183,6 +183,19 @@ def _build(d: Path) -> None:
 BUILD_VERSION = "1"  # bump when _build changes what it writes (a rebuild takes minutes under TCG)
 
 
+def digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file in `folder`: images must be byte-identical after inspection."""
+    out = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file():
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            out[f.name] = h.hexdigest()
+    return out
+
+
 def source_key() -> str:
     h = hashlib.sha256(BUILD_VERSION.encode())
     for f in (Path(hg.__file__), Path(hg.write_empty_hive.__code__.co_filename)):

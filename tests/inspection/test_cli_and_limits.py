@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import digest
-from images import TWO_NTFS
+from images import TWO_NTFS, digest
 
 from autoverify.cli.main import main
 from autoverify.discovery import disk_image
@@ -38,18 +37,19 @@ def test_inspect_nothing_readable_exits_3(images, capsys):
 
 def test_snapshot_time_limit_stops_one_snapshot(images, monkeypatch):
     real = batch.inspect_in
+    started: list[float] = []
 
     def slow(g, snap, *args, **kwargs):
         if snap.id == "T/slow":
+            started.append(time.monotonic())
             g.sleep(120)
         return real(g, snap, *args, **kwargs)
 
     monkeypatch.setattr(batch, "inspect_in", slow)
     snaps = [Snapshot(id=sid, system="T", taken_at="", kind="Full", disks=(disk_image(images / "two_ntfs.raw"),))
              for sid in ("T/next", "T/slow")]
-    start = time.monotonic()
     next_insp, slow_insp = batch.run_batch([batch.prepare(s) for s in snaps], Settings(), timeout=8)
-    assert time.monotonic() - start < 100  # not the 120 s the slow snapshot asked for (launch included)
+    assert time.monotonic() - started[0] < 60  # stopped at its limit, not after the 120 s it asked for
     (f,) = slow_insp.errors
     assert f.check == "inspect.timeout" and f.message.startswith("Snapshot T/slow: inspection took longer than")
     assert [v.label for v in next_insp.volumes] == ["First", "Second"] and not next_insp.errors[1:]

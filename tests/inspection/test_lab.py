@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import digest
+from images import digest
 
 from autoverify import guestfs_session
 from autoverify.discovery import discover
