@@ -224,6 +224,9 @@ def live_node(cluster: Mapping[str, Any], node: str, history: Sequence[SnapshotR
     try:
         session = winrm.Session(url, auth=(user, password), transport=cluster["winrm_transport"],
                                 server_cert_validation="validate" if cluster["winrm_verify_tls"] else "ignore",
+                                # explicit: an internal CA named the requests way; WinRM never goes via a proxy
+                                ca_trust_path=os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"),
+                                proxy=None,
                                 read_timeout_sec=read_timeout, operation_timeout_sec=max(1, read_timeout - 10))
         outputs = query_node(node, _winrm_runner(session))
     except (WinRMError, WinRMTransportError, requests.exceptions.RequestException) as exc:

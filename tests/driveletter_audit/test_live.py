@@ -104,3 +104,25 @@ def test_output_of_another_shape_is_a_finding(tmp_path, winrm_env):
         node1.stop()
     reason = next(f.reason for f in invs.failures if f.node == "NODE1")
     assert reason.startswith("NODE1 returned cmdlet output of an unexpected shape")
+
+
+def test_production_defaults_are_https_ntlm_with_certificate_validation(monkeypatch, winrm_env):
+    import driveletter_audit.live as live
+    from autoverify.config import validate
+
+    raw = {"store": {"root": "/x"}, "database": {"path": "/x.db"},
+           "clusters": [{"name": "C", "nodes": ["N1"], "winrm_username_env": "AV_TEST_WINRM_USER",
+                         "winrm_password_env": "AV_TEST_WINRM_PASSWORD"}]}
+    (cluster,) = validate(raw, __import__("pathlib").Path("config.toml"))["clusters"]
+    seen = {}
+
+
+    def fake_session(url, auth, **kw):
+        seen.update(url=url, auth=auth, **kw)
+        raise live.NodeError("stop")
+
+    monkeypatch.setattr(live.winrm, "Session", fake_session)
+    invs = live.live_inventories([cluster])
+    assert invs.failures[0].reason == "stop"
+    assert seen["url"] == "https://N1:5986/wsman" and seen["transport"] == "ntlm"
+    assert seen["server_cert_validation"] == "validate" and seen["auth"] == ("lab\\auditor", "s3cret")
