@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from driveletter_audit.audit import audit_clusters
 from driveletter_audit.inventory import SnapshotRecord
@@ -113,9 +114,8 @@ def test_production_defaults_are_https_ntlm_with_certificate_validation(monkeypa
     raw = {"store": {"root": "/x"}, "database": {"path": "/x.db"},
            "clusters": [{"name": "C", "nodes": ["N1"], "winrm_username_env": "AV_TEST_WINRM_USER",
                          "winrm_password_env": "AV_TEST_WINRM_PASSWORD"}]}
-    (cluster,) = validate(raw, __import__("pathlib").Path("config.toml"))["clusters"]
+    (cluster,) = validate(raw, Path("config.toml"))["clusters"]
     seen = {}
-
 
     def fake_session(url, auth, **kw):
         seen.update(url=url, auth=auth, **kw)
