@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autoverify.checks.ntfs import mft, records
+from autoverify.checks.ntfs import fastpath, mft, records
 from autoverify.checks.ntfs.boot import Geometry
 from autoverify.checks.ntfs.clusters import RunTable
 
@@ -122,7 +122,7 @@ def add_runs(rn: int, tname: str, att_runs, geo: Geometry, runs: RunTable, repor
 
 
 def scan_mft(reader, geo: Geometry, layout: mft.MftLayout, runs: RunTable, report: Report,
-             mirror_count: int) -> tuple[dict[int, Rec], np.ndarray, np.ndarray, bytes]:
+             mirror_count: int, fast: bool = True) -> tuple[dict[int, Rec], np.ndarray, np.ndarray, bytes]:
     """All in-use records. Returns (records, in-use flags, mft.ST_* states, raw first `mirror_count` records)."""
     rs = geo.record_size
     recs: dict[int, Rec] = {}
@@ -145,6 +145,40 @@ def scan_mft(reader, geo: Geometry, layout: mft.MftLayout, runs: RunTable, repor
             broken.broken = True
             recs[rn] = broken
         blob = arr.tobytes()
-        for i in np.nonzero(used & (state == mft.ST_OK))[0].tolist():
+        rows = np.nonzero(used & (state == mft.ST_OK))[0]
+        slow = _fast_records(arr, rows, first, blob, rs, recs) if fast else rows.tolist()
+        for i in slow:
             recs[first + i] = scan_record(first + i, blob[i * rs:(i + 1) * rs], geo, runs, report)
     return recs, in_use, states, head
+
+
+def _fast_records(arr: np.ndarray, rows: np.ndarray, first: int, blob: bytes, rs: int,
+                  recs: dict[int, Rec]) -> list[int]:
+    """Summarise the simple records of a chunk without the per-record walk; return the rows left over."""
+    ok, types, (fr, fo, fl) = fastpath.triage(arr, rows, first)
+    flags = arr[rows, 0x16].astype(np.int64)
+    base = arr[rows, 0x20:0x26].copy().view(np.uint8).any(axis=1)
+    ok &= (flags & (records.FLAG_DIRECTORY | records.FLAG_VIEW_INDEX) == 0) & ~base & (rows + first >= KEEP_ATTRS_BELOW)
+    seq = arr[rows, 0x10].astype(np.int64) | arr[rows, 0x11].astype(np.int64) << 8
+    links = arr[rows, 0x12].astype(np.int64) | arr[rows, 0x13].astype(np.int64) << 8
+    full_flags = flags | arr[rows, 0x17].astype(np.int64) << 8
+    fast_rows: dict[int, Rec] = {}
+    for j, sq, fl_, ln, ty in zip(np.nonzero(ok)[0].tolist(), seq[ok].tolist(), full_flags[ok].tolist(),
+                                  links[ok].tolist(), types[ok].tolist(), strict=True):
+        r = Rec(sq, fl_, 0, 0, ln)
+        r.types = ty
+        fast_rows[j] = r
+    redo = set()
+    keep = ok[fr]
+    for j, o, n in zip(fr[keep].tolist(), fo[keep].tolist(), fl[keep].tolist(), strict=True):
+        start = int(rows[j]) * rs + o
+        fn = records.file_name(blob[start:start + n])
+        r = fast_rows[j]
+        if fn is None or fn in r.names:
+            redo.add(j)
+        else:
+            r.names.append(fn)
+    for j, r in fast_rows.items():
+        if j not in redo:
+            recs[first + int(rows[j])] = r
+    return [int(rows[j]) for j in range(len(rows)) if not ok[j] or j in redo]
