@@ -23,7 +23,7 @@ _HDR = struct.Struct("<4sHHQHHHHIIQH")
 _ATTR = struct.Struct("<IIBBHHH")
 _RES = struct.Struct("<IHB")
 _NONRES = struct.Struct("<qqHH4xqqq")
-_FN = struct.Struct("<Q32xQQIIBB")
+_FN = struct.Struct("<Q32xQQII")
 _ALE = struct.Struct("<IHBBQQH")
 
 
@@ -204,9 +204,10 @@ def file_name(value: bytes) -> FileName | None:
     """Decode a $FILE_NAME value; None when it is too short for its own name."""
     if len(value) < 66:
         return None
-    parent, _alloc, size, flags, _reparse, nlen, ns = _FN.unpack_from(value, 0)
+    nlen, ns = value[64], value[65]
     if 66 + 2 * nlen > len(value) or nlen == 0 or ns > 3:
         return None
+    parent, _alloc, size, flags, _reparse = _FN.unpack_from(value, 0)
     return FileName(parent & REF_MASK, parent >> 48, ns, value[66:66 + 2 * nlen].decode("utf-16-le", "replace"),
                     flags, size)
 

@@ -24,19 +24,16 @@ Report = Callable[[str, str, int | None], None]
 class Rec:
     """What the later stages need to know about one in-use file record."""
 
-    __slots__ = ("seq", "flags", "base", "base_seq", "links", "names", "types", "attrs", "alist", "broken")
+    __slots__ = ("seq", "flags", "base", "base_seq", "links", "names", "types", "attrs", "alist", "broken", "is_dir")
 
     def __init__(self, seq: int, flags: int, base: int, base_seq: int, links: int) -> None:
         self.seq, self.flags, self.base, self.base_seq, self.links = seq, flags, base, base_seq, links
+        self.is_dir = bool(flags & records.FLAG_DIRECTORY)
         self.names: list[records.FileName] = []
         self.types = 0  # bit (type >> 4) per attribute type present
         self.attrs: list[records.Attr] | None = None
         self.alist: records.Attr | None = None
         self.broken = False
-
-    @property
-    def is_dir(self) -> bool:
-        return bool(self.flags & records.FLAG_DIRECTORY)
 
 
 def scan_record(rn: int, rec: bytes, geo: Geometry, runs: RunTable, report: Report) -> Rec:
