@@ -45,7 +45,10 @@ def run(args) -> int:
     except ImageError as exc:
         print(f"autoverify: {exc}", file=sys.stderr)
         if args.json:
-            print(json.dumps({"status": "unchecked", "findings": [], "stats": {"mft_records": 0, "seconds": 0}}))
+            finding = {"check": "ntfs.unreadable", "severity": "error", "record": None, "path": None,
+                       "message": str(exc)}
+            print(json.dumps({"status": "unchecked", "findings": [finding], "stats": {"mft_records": 0,
+                                                                                       "seconds": 0.0}}))
         return EXIT_UNCHECKED
     if args.json:
         print(json.dumps(as_json(result), indent=2))
