@@ -1,11 +1,13 @@
-"""Build the lab: base disks in one appliance launch, then one launch per day of snapshots.
+"""Build the lab in ONE appliance launch: every (node, disk) history is a raw image written day by day.
 
-Day 1 snapshots are Full (standalone qcow2 copies of the base disks); later days are
-qcow2 overlays on the same disk of the node's previous snapshot that held it, or a Full
-copy when the node captures that disk for the first time. Each day's images are opened
-writable in one appliance to write that day's changes (and, on NODE2 day 2, the damage).
-The build goes to a hidden sibling folder renamed into place at the end, so a crashed
-build never looks complete.
+Host tools partition and format each raw image (sgdisk, mkntfs, mkfs.vfat); the appliance
+(guestfs_session, images writable: they are ours, not evidence) writes day 1's files, then
+each later day's changes on the disks a node holds that day, and on NODE2 day 2 damages
+Volume1. After each day the host captures the snapshots of that day (capture.py): a Full
+qcow2 the first time a node holds a disk, else a qcow2 overlay (relative backing path) on
+the node's previous image of that disk holding only the changed clusters. The build goes
+to a hidden sibling folder renamed into place at the end, so a crashed build never looks
+complete; a lock file serialises concurrent builds of the same folder.
 """
 
 from __future__ import annotations
@@ -16,84 +18,62 @@ import logging
 import os
 import shutil
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from autoverify.guestfs_session import Drive, Settings, appliance
-from autoverify.lab import content, disks, manifest, ntfs_damage
+from autoverify.lab import capture, content, disks, manifest, ntfs_damage
 from autoverify.lab.disks import LabError
 from autoverify.lab.hives import write_node_hives
-from autoverify.lab.scenario import (
-    CLUSTERS,
-    CORRUPTED,
-    Disk,
-    SnapshotPlan,
-    all_disks,
-    snapshot_plans,
-)
+from autoverify.lab.scenario import CORRUPTED, Cluster, Disk, Node, SnapshotPlan, day_iso, snapshot_plans
 
 log = logging.getLogger(__name__)
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 
 
-def _volume_name(disk: Disk) -> str:
-    """Name a data disk's files are derived from (stable, per disk)."""
-    for cluster in CLUSTERS:
-        for vol in cluster.volumes:
-            if vol.disk.key == disk.key:
-                return content.cluster_volume_name(vol)
-    return disk.key
+@dataclass(frozen=True)
+class Lineage:
+    """One node's copy of one disk through time (a qcow2 chain in the store)."""
+
+    cluster: Cluster
+    node: Node
+    disk: Disk
+    volume_name: str  # what the disk's files are named after
+
+    @property
+    def key(self) -> str:
+        return f"{self.node.name}.{self.disk.key}"
+
+    @property
+    def is_os(self) -> bool:
+        return self.disk.key == self.node.os_disk.key
 
 
-def _node_of_os_disk(disk: Disk):
-    for cluster in CLUSTERS:
-        for node in cluster.nodes:
-            if node.os_disk.key == disk.key:
-                return cluster, node
-    return None
+def lineages() -> list[Lineage]:
+    out: dict[str, Lineage] = {}
+    for plan in snapshot_plans():
+        names = {v.disk.key: content.cluster_volume_name(v) for v in plan.volumes}
+        for disk in plan.disks:
+            lin = Lineage(plan.cluster, plan.node, disk, names.get(disk.key, disk.data.label))
+            out.setdefault(lin.key, lin)
+    return list(out.values())
 
 
-def _build_bases(base: Path, settings: Settings) -> dict[str, Path]:
-    """Partition, format and fill every distinct disk once (one appliance launch)."""
-    base.mkdir(parents=True)
-    targets = list(all_disks())
-    paths = {d.key: disks.partition_raw(d, base / f"{d.key}.raw") for d in targets}
-    with appliance([Drive(str(paths[d.key]), "raw", readonly=False) for d in targets], settings) as g:
-        devices = g.list_devices()
-        for disk, dev in zip(targets, devices, strict=True):
-            disks.format_disk(g, dev, disk)
-            owner = _node_of_os_disk(disk)
-            if owner:
-                cluster, node = owner
-                hives = write_node_hives(base / "hives" / node.name, cluster, node)
-                files = content.os_files(cluster, node, hives)
-            else:
-                files = content.volume_files(_volume_name(disk))
-            disks.write_files(g, f"{dev}{disk.data.number}", files)
-    return paths
+def _mtime(day: int) -> int:
+    """File times of a day's writes: an hour before that day's snapshot (deterministic)."""
+    return int(datetime.fromisoformat(day_iso(day)).timestamp()) - 3600
 
 
-def _make_images(root: Path, plans: list[SnapshotPlan], bases: dict[str, Path]) -> list[tuple[SnapshotPlan, Disk, Path]]:
-    """Create the images of `plans` (Full copies or overlays); returns (plan, disk, image) in order."""
-    last: dict[tuple[str, str], Path] = {}  # (node, disk key) -> newest image
-    for plan in snapshot_plans():  # by node, then day: a later day overrides an earlier one
-        if plan.day >= plans[0].day:
-            continue
-        for i, disk in enumerate(plan.disks):
-            last[(plan.node.name, disk.key)] = root / manifest.disk_path(plan, i)
-    made = []
-    for plan in plans:
-        folder = root / "store" / plan.id
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, disk in enumerate(plan.disks):
-            image = root / manifest.disk_path(plan, i)
-            previous = last.get((plan.node.name, disk.key))
-            if previous:
-                disks.qcow2_overlay(previous, image)
-            else:
-                disks.qcow2_full(bases[disk.key], image)
-            made.append((plan, disk, image))
-        (folder / "snapshot.json").write_text(json.dumps(manifest.snapshot_json(plan), indent=2) + "\n")
-    return made
+def _files(lin: Lineage, day: int, work: Path) -> content.Files:
+    if day == 1 and lin.is_os:
+        hives = write_node_hives(work / "hives" / lin.node.name, lin.cluster, lin.node)
+        return content.os_files(lin.cluster, lin.node, hives)
+    if day == 1:
+        return content.volume_files(lin.volume_name)
+    if lin.is_os:
+        return content.os_changes(lin.node, day)
+    return content.volume_changes(lin.volume_name, day)
 
 
 def _is_corrupted(plan: SnapshotPlan, disk: Disk) -> bool:
@@ -101,8 +81,8 @@ def _is_corrupted(plan: SnapshotPlan, disk: Disk) -> bool:
             and any(v.name == CORRUPTED["volume"] and v.disk.key == disk.key for v in plan.volumes))
 
 
-def _damage(g, dev: str, plan: SnapshotPlan, index: int, disk: Disk) -> dict:
-    """Corrupt the volume on `dev` (unmounted) and check it still mounts; returns the manifest entry."""
+def _damage(g, dev: str, plan: SnapshotPlan, disk: Disk) -> dict:
+    """Corrupt the (unmounted) volume on `dev`, check it still mounts; returns the manifest entry."""
     patches = ntfs_damage.plan_damage(lambda off, n: g.pread_device(dev, n, off),
                                       content.DAMAGED_FILE.rsplit("/", 1)[1], content.BITMAP_FILE.rsplit("/", 1)[1])
     for p in patches:
@@ -112,40 +92,57 @@ def _damage(g, dev: str, plan: SnapshotPlan, index: int, disk: Disk) -> dict:
     g.umount("/")
     rec = next(p for p in patches if p.what == "file-record")
     bit = next(p for p in patches if p.what == "bitmap")
-    return {"snapshot": plan.id, "disk": index, "partition_number": disk.data.number, "offset": disk.data.start,
-            "volume": CORRUPTED["volume"], "damage": [p.what for p in patches],
+    return {"snapshot": plan.id, "disk": plan.disks.index(disk), "partition_number": disk.data.number,
+            "offset": disk.data.start, "volume": CORRUPTED["volume"], "damage": [p.what for p in patches],
             "record": rec.record, "path": content.DAMAGED_FILE, "bitmap_lcn": bit.lcn,
             "bitmap_path": content.BITMAP_FILE}
 
 
-def _write_day(day_images: list[tuple[SnapshotPlan, Disk, Path]], settings: Settings) -> list[dict]:
-    """Write one day's changes into its images (one launch); returns corruption entries."""
-    corrupted = []
-    with appliance([Drive(str(img), "qcow2", readonly=False) for _, _, img in day_images], settings) as g:
-        for (plan, disk, _), dev in zip(day_images, g.list_devices(), strict=True):
-            part = f"{dev}{disk.data.number}"
-            if disk.key == plan.node.os_disk.key:
-                disks.write_files(g, part, content.os_changes(plan.node, plan.day))
+def _capture_day(root: Path, work: Path, day: int, last: dict[str, Path]) -> None:
+    """Write the store folders of `day`: images (Full or overlay) and snapshot.json."""
+    for plan in (p for p in snapshot_plans() if p.day == day):
+        folder = root / "store" / plan.id
+        folder.mkdir(parents=True)
+        for i, disk in enumerate(plan.disks):
+            key = f"{plan.node.name}.{disk.key}"
+            image, state, memo = root / manifest.disk_path(plan, i), work / f"{key}.raw", work / f"{key}.memo"
+            if key in last:
+                n = capture.capture_incremental(state, image, memo, last[key])
+                log.debug("%s disk%d: %d changed clusters", plan.id, i, n)
             else:
-                disks.write_files(g, part, content.volume_changes(_volume_name(disk), plan.day))
-            if _is_corrupted(plan, disk):
-                corrupted.append(_damage(g, part, plan, plan.disks.index(disk), disk))
-    return corrupted
+                capture.capture_full(state, image, memo)
+            last[key] = image
+        (folder / "snapshot.json").write_text(json.dumps(manifest.snapshot_json(plan), indent=2) + "\n")
 
 
 def build_into(root: Path, settings: Settings) -> Path:
     """Build the whole lab into the empty folder `root`; returns its manifest path."""
     started = time.monotonic()
-    bases = _build_bases(root / "base", settings)
-    log.info("base disks ready after %.0f s", time.monotonic() - started)
+    work = root / "work"
+    work.mkdir()
+    lins = lineages()
+    for lin in lins:
+        disks.format_raw(lin.disk, disks.partition_raw(lin.disk, work / f"{lin.key}.raw"))
     plans = snapshot_plans()
+    held = {(p.node.name, d.key, p.day) for p in plans for d in p.disks}
     corrupted: list[dict] = []
-    for day in (1, 2, 3):
-        made = _make_images(root, [p for p in plans if p.day == day], bases)
-        if day > 1:
-            corrupted += _write_day(made, settings)
-        log.info("day %d snapshots ready after %.0f s", day, time.monotonic() - started)
-    shutil.rmtree(root / "base")
+    last: dict[str, Path] = {}
+    with appliance([Drive(str(work / f"{lin.key}.raw"), "raw", readonly=False) for lin in lins], settings) as g:
+        log.info("appliance up after %.0f s", time.monotonic() - started)
+        devices = dict(zip((lin.key for lin in lins), g.list_devices(), strict=True))
+        for day in (1, 2, 3):
+            for lin in lins:
+                if day > 1 and (lin.node.name, lin.disk.key, day) not in held:
+                    continue  # the node does not hold this disk today: its copy does not change
+                dev = f"{devices[lin.key]}{lin.disk.data.number}"
+                disks.write_files(g, dev, _files(lin, day, work), work / "files.tar", _mtime(day))
+                plan = next(p for p in plans if p.node.name == lin.node.name and p.day == day)
+                if _is_corrupted(plan, lin.disk):
+                    corrupted.append(_damage(g, dev, plan, lin.disk))
+            g.sync()
+            _capture_day(root, work, day, last)
+            log.info("day %d captured after %.0f s", day, time.monotonic() - started)
+    shutil.rmtree(work)
     return manifest.write_manifest(root / "manifest.json", manifest.manifest(BUILDER_VERSION, corrupted))
 
 

@@ -7,8 +7,10 @@ opens the lab's images writable (they are ours, not snapshot evidence).
 
 from __future__ import annotations
 
+import io
 import struct
 import subprocess
+import tarfile
 from pathlib import Path
 
 from autoverify.errors import AutoVerifyError
@@ -49,47 +51,74 @@ def partition_raw(disk: Disk, path: Path) -> Path:
     return path
 
 
-def _set_ntfs_serial(g, dev: str, part: Partition) -> None:
-    """Write the fixed volume serial into the boot sector and its backup (last sector)."""
+def _copy_sparse(src: Path, dst: Path, offset: int) -> None:
+    """Copy `src` into `dst` at `offset`, skipping all-zero chunks so `dst` stays sparse."""
+    chunk = 1 << 20
+    with open(src, "rb") as fin, open(dst, "r+b") as fout:
+        pos = 0
+        while block := fin.read(chunk):
+            if block.count(0) != len(block):
+                fout.seek(offset + pos)
+                fout.write(block)
+            pos += len(block)
+
+
+def _mkntfs(disk_path: Path, part: Partition) -> None:
+    """mkntfs on a scratch file (our own, never mounted), fixed serial, copied into the disk."""
+    scratch = disk_path.with_suffix(f".p{part.number}")
+    with open(scratch, "wb") as fh:
+        fh.truncate(part.size)
+    cmd = ["mkntfs", "-F", "-Q", "-q", "-s", str(SECTOR), "-c", "4096", "-p", str(part.start // SECTOR),
+           "-H", "255", "-S", "63"]
+    run(cmd + (["-L", part.label] if part.label else []) + [str(scratch)])
     serial = struct.pack("<Q", part.serial)
-    g.pwrite_device(dev, serial, 0x48)
-    g.pwrite_device(dev, serial, part.size - SECTOR + 0x48)
+    with open(scratch, "r+b") as fh:  # boot sector and its backup in the volume's last sector
+        for at in (0x48, part.size - SECTOR + 0x48):
+            fh.seek(at)
+            fh.write(serial)
+    try:
+        _copy_sparse(scratch, disk_path, part.start)
+    finally:
+        scratch.unlink()
 
 
-def format_disk(g, device: str, disk: Disk) -> None:
-    """mkfs every partition of `disk` (attached as `device`, e.g. /dev/sda) that has a file system."""
+def format_raw(disk: Disk, path: Path) -> None:
+    """Make the file systems of `disk` in its raw image `path` with host tools (fast, no appliance)."""
     for p in disk.partitions:
-        if not p.filesystem:
-            continue
-        dev = f"{device}{p.number}"
-        g.mkfs(p.filesystem, dev, label=p.label) if p.label else g.mkfs(p.filesystem, dev)
         if p.filesystem == "ntfs":
-            _set_ntfs_serial(g, dev, p)
+            _mkntfs(path, p)
+        elif p.filesystem == "vfat":
+            run(["mkfs.vfat", "-F", "32", "-s", "1", "-n", p.label or "NO NAME", "-i", f"{p.serial:08X}",
+                 "--invariant", f"--offset={p.start // SECTOR}", str(path), str(p.size // 1024)])
 
 
-def write_files(g, dev: str, files: Files) -> None:
-    """Mount `dev` at / in the appliance, write `files` (None = folder), unmount."""
+def tarball(files: Files, dest: Path, mtime: int) -> Path:
+    """A tar of `files` (None = folder) with parents listed first and fixed owners and times."""
+    entries: dict[str, bytes | None] = {}
+    for path in sorted(files):
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            entries.setdefault("/".join(parts[:i]), None)
+        entries[path] = files[path]
+    with tarfile.open(dest, "w", format=tarfile.GNU_FORMAT) as tar:
+        for path, data in entries.items():
+            info = tarfile.TarInfo(path)
+            info.mtime, info.uname, info.gname = mtime, "root", "root"
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+    return dest
+
+
+def write_files(g, dev: str, files: Files, scratch: Path, mtime: int) -> None:
+    """Mount `dev` at / in the appliance, unpack `files` there in one call, unmount."""
+    tarball(files, scratch, mtime)
     g.mount(dev, "/")
     try:
-        for path, data in sorted(files.items()):
-            target = "/" + path
-            if data is None:
-                g.mkdir_p(target)
-                continue
-            g.mkdir_p(target.rsplit("/", 1)[0] or "/")
-            g.write(target, data)
+        g.tar_in(str(scratch), "/")
     finally:
         g.umount("/")
-
-
-def qcow2_full(src: Path, dst: Path) -> None:
-    """A Full copy: a standalone qcow2 of `src` (sparse: zero clusters are not stored)."""
-    run(["qemu-img", "convert", "-q", "-O", "qcow2", str(src), str(dst)])
-
-
-def qcow2_overlay(backing: Path, dst: Path) -> None:
-    """An incremental: a qcow2 overlay on `backing` through a relative path, as an appliance chain has."""
-    import os
-
-    rel = os.path.relpath(backing, dst.parent)
-    run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", rel, str(dst)])
+        scratch.unlink()

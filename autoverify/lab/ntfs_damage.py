@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 Read = Callable[[int, int], bytes]
+PREFETCH = 1 << 20
 
 
 class NtfsLayoutError(ValueError):
@@ -113,6 +114,11 @@ class Volume:
         self.geo = geometry(read(0, 512))
         mft0 = apply_fixups(read(self.geo.mft_lcn * self.geo.cluster, self.geo.record_size), self.geo.sector)
         self.mft_runs = runlist(unnamed_data(mft0))
+        # One read for the MFT's head (system files and the first user files): through the
+        # appliance every read is a round trip.
+        lcn, length = self.mft_runs[0]
+        self._head_at = lcn * self.geo.cluster
+        self._head = read(self._head_at, min(length * self.geo.cluster, PREFETCH))
 
     def stream_offset(self, runs: list[tuple[int, int]], pos: int) -> int:
         """Volume byte offset of byte `pos` of a stream with `runs`."""
@@ -127,7 +133,12 @@ class Volume:
         return self.stream_offset(self.mft_runs, number * self.geo.record_size)
 
     def record(self, number: int) -> bytes:
-        return apply_fixups(self.read(self.record_offset(number), self.geo.record_size), self.geo.sector)
+        at, size = self.record_offset(number), self.geo.record_size
+        if self._head_at <= at and at + size <= self._head_at + len(self._head):
+            raw = self._head[at - self._head_at:at - self._head_at + size]
+        else:
+            raw = self.read(at, size)
+        return apply_fixups(raw, self.geo.sector)
 
     def find(self, name: str, first: int = 16, limit: int = 4096) -> int:
         """Number of the first in-use record whose $FILE_NAME is `name` (case-sensitive)."""
