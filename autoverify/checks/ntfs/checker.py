@@ -226,8 +226,10 @@ def _accounting(geo: Geometry, table: clusters.RunTable, bitmap_attrs: list[reco
         found("ntfs.cross-link", f"file records {other} and {rec} both own cluster {lcn}", rec)
     if not bitmap:
         return
-    for lcn, n in acc.used_but_free:
-        found("ntfs.bitmap", f"{n} cluster(s) from cluster {lcn} are in use but free in $Bitmap", None)
+    for lcn, n, owner in acc.used_but_free:
+        by = f" by file record {owner}" if owner >= 0 else ""
+        found("ntfs.bitmap", f"{n} cluster(s) from cluster {lcn} are in use{by} but free in $Bitmap (new files "
+              "would overwrite them)", owner if owner >= 0 else None)
     if acc.lost:
         found("ntfs.bitmap", f"{acc.lost} cluster(s) are marked in use in $Bitmap but owned by no file (lost "
               f"clusters, the first is {acc.lost_first})", None)
@@ -258,6 +260,10 @@ def _indexes(geo: Geometry, recs: dict[int, scan.Rec], extents: dict[int, list[i
                 if res.problems:
                     broken.add(rn)
     namespace.check_linkage(recs, names, entries, broken, found)
+    for d, ents in entries.items():  # a damaged record's name and place, as its directory lists it
+        for e in ents:
+            if e.record not in names and e.key.parent == d:
+                names.setdefault(e.record, []).append(e.key)
 
 
 def _volume_state(sys_attrs: dict[int, list[records.Attr]], read_attr, found: Collector) -> None:

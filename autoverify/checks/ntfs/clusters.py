@@ -28,7 +28,7 @@ class RunTable:
 @dataclass(frozen=True)
 class Accounting:
     cross_links: list[tuple[int, int, int]]  # (record, other record, first shared cluster)
-    used_but_free: list[tuple[int, int]]  # (first cluster, count) runs in use but free in $Bitmap
+    used_but_free: list[tuple[int, int, int]]  # (first cluster, count, owning record) in use but free
     lost: int  # clusters set in $Bitmap but owned by nobody
     lost_first: int  # first such cluster (-1 if none)
 
@@ -65,5 +65,12 @@ def account(table: RunTable, clusters: int, bitmap: bytes) -> Accounting:
     if len(bits) < clusters:
         bits = np.concatenate((bits, np.zeros(clusters - len(bits), dtype=bool)))
     lost = bits & ~used
-    return Accounting(cross, _spans(used & ~bits), int(lost.sum()),
-                      int(np.argmax(lost)) if lost.any() else -1)
+    free_spans = []
+    for start, count in _spans(used & ~bits)[:1000]:
+        i = int(np.searchsorted(lcn, start, side="right")) - 1
+        for _ in range(64):  # the run covering `start` may begin before a shorter later one (overlaps)
+            if i <= 0 or ends[i] > start:
+                break
+            i -= 1
+        free_spans.append((start, count, int(owner[i]) if i >= 0 and ends[i] > start else -1))
+    return Accounting(cross, free_spans, int(lost.sum()), int(np.argmax(lost)) if lost.any() else -1)
