@@ -110,3 +110,18 @@ def test_vectorised_triage_agrees_with_the_record_walk(corpus, small_image):
         for _ in range(30):
             m = mutate(rng, r, hot)
             assert _verdict(check_ntfs(m)) == _verdict(check_ntfs(m, fast=False))
+
+
+def test_read_errors_are_unchecked_not_corrupt(corpus):
+    """An I/O error part-way (a bad block in the snapshot store) is 'cannot be read', not corruption."""
+
+    class Failing(Mutant):
+        def pread(self, length: int, offset: int) -> bytes:
+            if offset >= 64 << 10:
+                raise OSError(5, "Input/output error")
+            return super().pread(length, offset)
+
+    with open_reader(str(corpus["clean__mkntfs_default"])) as r:
+        result = check_ntfs(Failing(r, {}, r.size))
+    assert result.status == "unchecked"
+    assert [f.message for f in result.findings] == ["The volume cannot be read: Input/output error."]

@@ -74,13 +74,16 @@ def check_ntfs(reader, fast: bool = True) -> CheckResult:
     stats: dict = {}
     try:
         status = _check(reader, found, names, stats, fast)
-    except OSError as exc:
-        found("ntfs.unreadable", f"the volume cannot be read: {exc.strerror or exc}")
-        status = "unchecked"
-    except (MemoryError, RecursionError, ValueError, IndexError, struct.error, KeyError, TypeError) as exc:
-        found("ntfs.internal", f"the check stopped at a structure it could not follow ({exc.__class__.__name__}: "
-              f"{exc}); the findings before it stand")
-        status = None
+    except Exception as exc:  # noqa: BLE001 - bad bytes must become a verdict, never a traceback
+        if isinstance(exc, OSError) or type(exc).__module__ == "nbd":  # the reader failed, not the parser
+            found.items.clear()
+            found.counts.clear()
+            found("ntfs.unreadable", f"the volume cannot be read: {getattr(exc, 'strerror', None) or exc}")
+            status = "unchecked"
+        else:
+            found("ntfs.internal", f"the check stopped at a structure it could not follow "
+                  f"({exc.__class__.__name__}: {exc}); the findings before it stand")
+            status = None
     result = found.findings(names)
     if status is None:
         status = "errors" if any(f.severity in ("error", "critical") for f in result) else "clean"
