@@ -129,7 +129,7 @@ def _walk_node(buf, hdr: int, where: str, filenames: bool, res: IndexResult, chi
         if eflags & ENTRY_LAST:
             return
         if filenames:
-            key = records.file_name(bytes(buf[pos + 16:pos + 16 + klen]))
+            key = records.file_name(buf[pos + 16:pos + 16 + klen])
             if key is None:
                 res.problems.append(f"index {where}: entry at byte {pos - hdr} has an undecodable file name")
             else:

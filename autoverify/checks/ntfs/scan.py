@@ -167,9 +167,8 @@ def _fast_records(arr: np.ndarray, rows: np.ndarray, first: int, blob: bytes, rs
         fast_rows[j] = r
     redo = set()
     keep = ok[fr]
-    for j, o, n in zip(fr[keep].tolist(), fo[keep].tolist(), fl[keep].tolist(), strict=True):
-        start = int(rows[j]) * rs + o
-        fn = records.file_name(blob[start:start + n])
+    fr, fo, fl = fr[keep], fo[keep], fl[keep]
+    for j, fn in zip(fr.tolist(), _file_names(arr, rows[fr].astype(np.int64) * rs + fo, fl, blob), strict=True):
         r = fast_rows[j]
         if fn is None or fn in r.names:
             redo.add(j)
@@ -179,3 +178,30 @@ def _fast_records(arr: np.ndarray, rows: np.ndarray, first: int, blob: bytes, rs
         if j not in redo:
             recs[first + int(rows[j])] = r
     return [int(rows[j]) for j in range(len(rows)) if not ok[j] or j in redo]
+
+
+def _file_names(arr: np.ndarray, at: np.ndarray, length: np.ndarray, blob: bytes) -> list:
+    """Decode many resident $FILE_NAME values at once (fields with numpy, names with one decode each);
+    None where `records.file_name` would return None."""
+    flat = arr.reshape(-1)
+    nlen = flat[np.minimum(at + 64, len(flat) - 1)].astype(np.int64)
+    ns = flat[np.minimum(at + 65, len(flat) - 1)]
+    valid = (length >= 66) & (nlen > 0) & (66 + 2 * nlen <= length) & (ns <= 3)
+    base = np.where(valid, at, 0)
+
+    def field(ofs: int, size: int) -> np.ndarray:
+        out = np.zeros(len(base), dtype=np.uint64)
+        for i in range(size):
+            out |= flat[base + ofs + i].astype(np.uint64) << np.uint64(8 * i)
+        return out
+
+    ref, size, flags = field(0, 8), field(0x30, 8), field(0x38, 4)
+    out: list = []
+    for ok, a, n, space, r, sz, fl in zip(valid.tolist(), at.tolist(), nlen.tolist(), ns.tolist(), ref.tolist(),
+                                          size.tolist(), flags.tolist(), strict=True):
+        if not ok:
+            out.append(None)
+            continue
+        name = blob[a + 66:a + 66 + 2 * n].decode("utf-16-le", "replace")
+        out.append(records.FileName(r & records.REF_MASK, r >> 48, space, name, fl, sz))
+    return out
