@@ -181,6 +181,8 @@ def build_lab(dir: Path, force: bool = False, settings: Settings | None = None) 
 
 
 def _build_locked(dir: Path, settings: Settings | None) -> Path:
+    if dir.exists() and not dir.is_dir():
+        raise LabError(f"{dir} is a file, not a folder; choose an empty or new folder.")
     if dir.exists() and any(dir.iterdir()) and not _looks_like_lab(dir):
         raise LabError(f"{dir} is not empty and holds no lab; choose an empty or new folder.")
     tmp = dir.parent / f".{dir.name}.building-{os.getpid()}"

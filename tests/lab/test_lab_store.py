@@ -91,3 +91,5 @@ def test_refuses_a_folder_that_is_not_a_lab(tmp_path, capsys):
         build_lab(tmp_path)
     assert main(["lab", "build", str(tmp_path)]) == 3
     assert "not empty" in capsys.readouterr().err and (tmp_path / "precious.txt").exists()
+    assert main(["lab", "build", str(tmp_path / "precious.txt")]) == 3
+    assert "is a file, not a folder" in capsys.readouterr().err
