@@ -29,7 +29,7 @@ class MftLayout:
     n_records: int
 
 
-def read_clusters(reader, geo: Geometry, runs, start: int, length: int) -> bytes:
+def read_clusters(reader, geo: Geometry, runs, start: int, length: int) -> bytearray:
     """Bytes [start, start+length) of a non-resident attribute; holes and unmapped ranges read as zeros."""
     cs = geo.cluster_size
     out = bytearray(length)
@@ -40,7 +40,7 @@ def read_clusters(reader, geo: Geometry, runs, start: int, length: int) -> bytes
             continue
         data = reader.pread(hi - lo, lcn * cs + lo - vcn * cs)
         out[lo - start:lo - start + len(data)] = data
-    return bytes(out)
+    return out
 
 
 def mapped_bytes(runs, cluster_size: int) -> int:
@@ -68,17 +68,14 @@ def fixup_chunk(arr: np.ndarray) -> np.ndarray:
     state[is_file] = ST_FIXUP
     good_hdr = is_file & (usa_cnt == sectors + 1) & (usa_ofs & 1 == 0) & (usa_ofs >= 0x28) & \
         (usa_ofs + 2 * (sectors + 1) <= 510)
-    for ofs in np.unique(usa_ofs[good_hdr]):
-        rows = np.nonzero(good_hdr & (usa_ofs == ofs))[0]
-        sub = arr[rows]
-        usn = sub[:, ofs:ofs + 2]
-        ok = np.ones(len(rows), dtype=bool)
+    for ofs in np.unique(usa_ofs[good_hdr]).tolist():
+        usn = arr[:, ofs:ofs + 2]
+        ok = good_hdr & (usa_ofs == ofs)
         for i in range(sectors):
-            ok &= (sub[:, (i + 1) * 512 - 2:(i + 1) * 512] == usn).all(axis=1)
+            ok &= (arr[:, (i + 1) * 512 - 2:(i + 1) * 512] == usn).all(axis=1)
         for i in range(sectors):
-            sub[:, (i + 1) * 512 - 2:(i + 1) * 512] = sub[:, ofs + 2 + 2 * i:ofs + 4 + 2 * i]
-        arr[rows[ok]] = sub[ok]
-        state[rows[ok]] = ST_OK
+            arr[ok, (i + 1) * 512 - 2:(i + 1) * 512] = arr[ok, ofs + 2 + 2 * i:ofs + 4 + 2 * i]
+        state[ok] = ST_OK
     return state
 
 
@@ -93,8 +90,8 @@ def iter_chunks(reader, geo: Geometry, layout: MftLayout, chunk: int = CHUNK) ->
         data = read_clusters(reader, geo, layout.runs, start, length)
         if start + length > layout.init_size:  # beyond the initialized size NTFS promises zeros
             cut = max(0, layout.init_size - start)
-            data = data[:cut] + bytes(length - cut)
-        yield first, np.frombuffer(bytearray(data), dtype=np.uint8).reshape(count, rs)
+            data[cut:] = bytes(length - cut)
+        yield first, np.frombuffer(data, dtype=np.uint8).reshape(count, rs)
 
 
 def locate(reader, geo: Geometry) -> tuple[MftLayout | None, list[tuple[str, str]]]:
