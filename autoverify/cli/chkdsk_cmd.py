@@ -29,7 +29,28 @@ def check_image(image: str, partition: int | None = None, offset: int | None = N
             start, size = offset, disk.size - offset
         else:
             start, size = 0, disk.size
-        return check_ntfs(Window(disk, start, size))
+        result = check_ntfs(Window(disk, start, size))
+        if result.status == "unchecked" and partition is None and offset is None:
+            hint = _partitions_hint(disk, image)
+            if hint:
+                raise ImageError(hint)
+        return result
+
+
+def _partitions_hint(disk, image: str) -> str | None:
+    """When a whole disk was given instead of a volume, say which partitions to check."""
+    found = []
+    for n in range(1, 17):
+        try:
+            start, _size = find_partition(disk, n)
+        except ImageError:
+            continue
+        if disk.pread(8, start + 3) in (b"NTFS    ", b"-FVE-FS-"):
+            found.append(str(n))
+    if not found:
+        return None
+    return (f"the image {image} is a partitioned disk, not a volume: check it with --partition N "
+            f"(NTFS partitions: {', '.join(found)}).")
 
 
 def as_json(result: CheckResult) -> dict:

@@ -70,6 +70,9 @@ def test_partition_behind_a_qcow2_overlay(small_image, tmp_path, capsys, table):
     assert out["stats"]["mft_records"] > 3000
     code, out = chkdsk(capsys, str(disk), "--offset", str(MIB))
     assert (code, out["status"]) == (0, "clean")
+    assert main(["chkdsk", str(disk)]) == 8
+    assert "partitioned disk, not a volume: check it with --partition N (NTFS partitions: 1)" in \
+        capsys.readouterr().err
     assert (sparse_sha256(disk), sparse_sha256(overlay), sparse_sha256(small_image)) == hashes
     assert qemu_nbd_children() == []
 
