@@ -45,3 +45,11 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
             member = next(m for m in tf.getmembers() if m.isfile())
         out[name] = dest / member.name
     return out
+
+
+@pytest.fixture(scope="session")
+def diverse_image() -> Path:
+    """Compressed, sparse, many-stream, reparse-point and big-directory structures (host ntfs-3g)."""
+    from checks.ntfs_volumes import DIVERSE, build_on_host
+
+    return build_on_host(DIVERSE, CACHE)

@@ -11,6 +11,9 @@ import hashlib
 import inspect
 import io
 import os
+import random
+import shutil
+import struct
 import subprocess
 import tarfile
 import tempfile
@@ -29,6 +32,7 @@ class VolumeSpec:
     size_mib: int
     tarball: Callable[[Path], None]  # writes the tarball to the given path
     finish: Callable[[object], None] | None = None  # g -> None, with the volume mounted on /
+    host_finish: Callable[[Path], None] | None = None  # mount point -> None (build_on_host only)
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes = b"", link_to: str | None = None) -> None:
@@ -100,10 +104,56 @@ SMALL = VolumeSpec("small", 64, small_tree, small_finish)
 BENCH = VolumeSpec("bench100k", 1024, bench_tree, None)
 
 
+def empty_tree(out: Path) -> None:
+    with tarfile.open(out, "w"):
+        pass
+
+
+def diverse_finish(mnt: Path) -> None:
+    """What Windows volumes hold and the other volumes lack: compressed and sparse files, many named
+    streams (an attribute list), symbolic links (reparse points), a 5,000-entry directory with
+    deletions (a deeper index), hard links, a deleted subtree."""
+    rng = random.Random(5)
+    big, comp, ads, links = (mnt / n for n in ("big", "comp", "ads", "links"))
+    for d in (big, comp, ads, links):
+        d.mkdir()
+    for i in range(5000):
+        (big / f"entry_with_a_long_name_{i:05d}.txt").write_bytes(b"%d\n" % i if i % 7 == 0 else b"")
+    for i in range(0, 5000, 3):
+        (big / f"entry_with_a_long_name_{i:05d}.txt").unlink()
+    os.setxattr(comp, "system.ntfs_attrib_be", (0x800).to_bytes(4, "big"))  # FILE_ATTRIBUTE_COMPRESSED
+    (comp / "text.txt").write_bytes(b"compressible text line\n" * 130_000)
+    (comp / "random.bin").write_bytes(rng.randbytes(200_000))
+    with open(mnt / "holey.bin", "wb") as fh:
+        fh.truncate(50 << 20)
+        for block in (100, 500):
+            fh.seek(block << 16)
+            fh.write(rng.randbytes(1 << 16))
+    (ads / "file.txt").write_bytes(b"data\n")
+    for i in range(120):
+        os.setxattr(ads / "file.txt", f"user.stream_number_{i}", b"value of a named stream %d" % i)
+    (links / "t.txt").write_bytes(b"target\n")
+    for i in range(50):
+        os.link(links / "t.txt", links / f"hardlink_{i}.txt")
+    os.symlink("t.txt", links / "sym")
+    target = "t.txt".encode("utf-16-le")  # a Windows symbolic link: IO_REPARSE_TAG_SYMLINK, relative
+    body = struct.pack("<HHHHI", 0, len(target), len(target), len(target), 1) + target + target
+    (links / "winlink").write_bytes(b"")
+    os.setxattr(links / "winlink", "system.ntfs_reparse_data", struct.pack("<IHH", 0xA000000C, len(body), 0) + body)
+    os.symlink("../big", links / "dirsym")
+    deep = mnt / "deep" / "a" / "b" / "c" / "d" / "e"
+    deep.mkdir(parents=True)
+    (deep / "leaf").write_bytes(b"x")
+    shutil.rmtree(mnt / "deep" / "a" / "b" / "c")
+
+
+DIVERSE = VolumeSpec("diverse", 200, empty_tree, None, diverse_finish)
+
+
 def spec_key(spec: VolumeSpec) -> str:
     """Cache key: the recipe's own code (tree and finishing steps) and size."""
     h = hashlib.sha256(f"{spec.name}:{spec.size_mib}".encode())
-    for fn in (spec.tarball, spec.finish, _add, _dir):
+    for fn in (spec.tarball, spec.finish, spec.host_finish, _add, _dir):
         if fn is not None:
             h.update(inspect.getsource(fn).encode())
     return h.hexdigest()[:12]
@@ -149,9 +199,11 @@ def build_on_host(spec: VolumeSpec, cache: Path) -> Path:
                        check=True, capture_output=True)
         spec.tarball(tarball)
         mnt.mkdir()
-        subprocess.run(["ntfs-3g", str(work), str(mnt)], check=True)
+        subprocess.run(["ntfs-3g", "-o", "streams_interface=xattr,compression", str(work), str(mnt)], check=True)
         try:
             subprocess.run(["tar", "-xf", str(tarball), "-C", str(mnt)], check=True)
+            if spec.host_finish:
+                spec.host_finish(mnt)
         finally:
             subprocess.run(["umount", str(mnt)], check=True)
         os.replace(work, image)
