@@ -161,6 +161,12 @@ def attrlist_target(vol):
     raise AssertionError("no entry in an extent record")
 
 
+def upcase_table(vol):
+    """$UpCase no longer upper-cases 'a': name lookups would go wrong."""
+    lcn = vol.attr(10, 0x80, "").runs[0][1]
+    vol.write(vol.cluster_offset(lcn) + 2 * ord("a"), b"a")
+
+
 CASES = [
     (bad_signature, "ntfs.record-header"), (torn_fixup, "ntfs.fixup"), (bitmap_free, "ntfs.bitmap"),
     (mft_bitmap_free, "ntfs.mft-bitmap"), (mirror_differs, "ntfs.mftmirr"), (dirty, "ntfs.dirty"),
@@ -168,6 +174,7 @@ CASES = [
     (run_outside, "ntfs.runlist"), (index_block, "ntfs.index"), (link_count, "ntfs.link-count"),
     (attribute_length, "ntfs.attribute"), (required_attr, "ntfs.required-attr"), (orphan, "ntfs.orphan"),
     (cycle, "ntfs.cycle"), (dangling, "ntfs.dangling"), (attrlist_target, "ntfs.attrlist"),
+    (upcase_table, "ntfs.system-file"),
 ]
 
 

@@ -49,6 +49,8 @@ CATALOGUE: tuple[Check, ...] = (
           "whose record is a directory in use."),
     Check("ntfs.cycle", "error", "Every directory's parent chain reaches the root (no directory is its own "
           "ancestor)."),
+    Check("ntfs.system-file", "error", "System files 0-10 are in use under their own names; $Boot starts at "
+          "cluster 0; $UpCase is a 128 KiB table that upper-cases ASCII (name lookups depend on it)."),
     Check("ntfs.dirty", "error", "The $Volume dirty flag: Windows found damage or has chkdsk pending at boot."),
     Check("ntfs.logfile", "warning", "The $LogFile restart area: not cleanly unmounted (a crash-consistent "
           "snapshot), or a damaged restart page; a warning, not corruption."),

@@ -25,6 +25,7 @@ from autoverify.checks.ntfs import (
     namespace,
     records,
     scan,
+    system,
     volume,
 )
 from autoverify.checks.ntfs.boot import Geometry
@@ -131,12 +132,14 @@ def _check(reader, found: Collector, names: dict[int, list], stats: dict, fast: 
     for rn, r in recs.items():
         if not r.base and not r.broken:
             names[rn] = r.names + [n for e in extents.get(rn, ()) for n in recs[e].names]
-    sys_attrs = {rn: files.all_attrs(rn, recs, extents) for rn in (0, 1, 2, 3, 6) if rn in recs and recs[rn].attrs}
+    sys_attrs = {rn: files.all_attrs(rn, recs, extents) for rn in (0, 1, 2, 3, 6, 7, 10)
+                 if rn in recs and recs[rn].attrs}
     _mirror(reader, geo, head, sys_attrs.get(1, []), found)
     _mft_bitmap(reader, geo, layout, in_use, states, sys_attrs.get(0, []), found)
     _accounting(geo, table, sys_attrs.get(6, []), read_attr, found)
     _indexes(geo, recs, extents, names, read_attr, found)
     _volume_state(sys_attrs, read_attr, found)
+    system.check_system_files(recs, names, sys_attrs, read_attr, found)
     return None
 
 
