@@ -21,7 +21,16 @@ def check_linkage(recs: dict[int, Rec], names: dict[int, list], entries: dict[in
     indexed: set[tuple[int, int, str]] = set()
     for d, ents in entries.items():
         for e in ents:
-            indexed.add((e.record, d, e.key.name))
+            key = e.key
+            indexed.add((e.record, d, key.name))
+            t = recs.get(e.record)
+            if t is not None and t.seq == e.seq and not t.base and key.parent == d and not t.broken:
+                for fn in names.get(e.record, ()):
+                    if fn.parent == d and fn.name == key.name:
+                        break
+                else:
+                    _dangling(d, e, recs, names, report)
+                continue
             _dangling(d, e, recs, names, report)
     for rn, r in recs.items():
         if r.base or r.broken or r.seq == 0 and rn > 15:
