@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
+from autoverify.inspection import partitions
 from autoverify.models import Volume
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,6 @@ LDM_MBR_ID = 0x42
 LDM_GPT_TYPES = {"5808c8aa-7e8f-42e0-85d2-e1e90434cfb3",  # LDM metadata
                  "af9b60a0-1431-4f62-bc68-3311714a69ad"}  # LDM data
 MSR_TYPE = "e3c9e316-0b5c-4db8-817d-f92df00215ae"  # Microsoft reserved: no volume, not in the Volumes pane
-EXTENDED_MBR_IDS = {0x05, 0x0F, 0x85}
 FILE_ATTRIBUTE_COMPRESSED = 0x800
 MOUNTABLE = ("ntfs", "vfat", "exfat", "ext4", "ext3", "ext2", "xfs")
 
@@ -43,34 +43,16 @@ def _try(fn, *args, default=None):
         return default
 
 
-def _mbr_signature(g, device: str) -> str | None:
-    raw = _try(g.pread_device, device, 4, 0x1B8, default=b"")
-    return f"0x{int.from_bytes(raw, 'little'):08x}" if len(raw) == 4 else None
-
-
-def _partitions(g, device: str, table: str) -> tuple[list[Volume], bool]:
-    """Every partition of a partitioned disk as a bare Volume; True when the disk is LDM (dynamic)."""
+def _partitions(g, device: str, table: partitions.Table) -> tuple[list[Volume], bool]:
+    """Every partition that can hold a volume, as a bare Volume; True when the disk is LDM (dynamic)."""
     vols, ldm = [], False
-    disk_guid = (_try(g.part_get_disk_guid, device) or "").lower() or None if table == "gpt" else None
-    signature = _mbr_signature(g, device) if table == "msdos" else None
-    for p in g.part_list(device):
-        num, start, size = p["part_num"], p["part_start"], p["part_size"]
-        part_guid, bootable = None, False
-        if table == "gpt":
-            part_guid = (_try(g.part_get_gpt_guid, device, num) or "").lower() or None
-            ptype = (_try(g.part_get_gpt_type, device, num) or "").lower()
-            ldm |= ptype in LDM_GPT_TYPES
-            if ptype == MSR_TYPE:
-                continue
-        else:
-            mbr_id = _try(g.part_get_mbr_id, device, num, default=0)
-            if mbr_id in EXTENDED_MBR_IDS:
-                continue
-            ldm |= mbr_id == LDM_MBR_ID
-            bootable = bool(_try(g.part_get_bootable, device, num, default=False))
-        vols.append(Volume(disk_index=-1, device=f"{device}{num}", partition_number=num, offset=start,
-                           size=size, filesystem="", label="", volume_guid=None, partition_guid=part_guid,
-                           disk_guid=disk_guid, mbr_signature=signature, bootable=bootable))
+    for p in table.partitions:
+        ldm |= p.type in LDM_GPT_TYPES or p.type == f"0x{LDM_MBR_ID:02x}"
+        if p.type == MSR_TYPE:
+            continue
+        vols.append(Volume(disk_index=-1, device=f"{device}{p.number}", partition_number=p.number, offset=p.start,
+                           size=p.size, filesystem="", label="", volume_guid=None, partition_guid=p.guid,
+                           disk_guid=table.disk_guid, mbr_signature=table.mbr_signature, bootable=p.bootable))
     return vols, ldm
 
 
@@ -116,10 +98,11 @@ def describe(g, vol: Volume) -> tuple[Volume, bool]:
     boot = _try(g.pread_device, vol.device, 11, 0, default=b"")
     if boot[3:11] == BITLOCKER:
         return replace(vol, filesystem="bitlocker", encrypted=True), False
-    fs = _try(g.vfs_type, vol.device, default="") or ""
+    probe = _try(g.blkid, vol.device, default={}) or {}  # one blkid run: type and label
+    fs = probe.get("TYPE", "")
     if fs.lower() == "bitlocker":
         return replace(vol, filesystem="bitlocker", encrypted=True), False
-    vol = replace(vol, filesystem=fs, label=(_try(g.vfs_label, vol.device, default="") or "") if fs else "")
+    vol = replace(vol, filesystem=fs, label=probe.get("LABEL", "") if fs else "")
     if fs in MOUNTABLE:
         return _mounted_facts(g, vol)
     return vol, False
@@ -127,12 +110,13 @@ def describe(g, vol: Volume) -> tuple[Volume, bool]:
 
 def read_disk(g, index: int, device: str) -> DiskLayout:
     """The layout of disk `index` (guestfs `device`): partitions, or one whole-disk filesystem."""
-    table = _try(g.part_get_parttype, device, default="") or ""
-    if table in ("gpt", "msdos"):
+    head = _try(g.pread_device, device, partitions.HEAD_BYTES, 0, default=b"") or b""
+    table = partitions.parse_table(head, lambda n, off: _try(g.pread_device, device, n, off, default=b"") or b"")
+    if table.kind:
         bare, ldm = _partitions(g, device, table)
     else:
-        table, ldm = "", False
-        fs = _try(g.vfs_type, device, default="") or ""
+        ldm = False
+        fs = (_try(g.blkid, device, default={}) or {}).get("TYPE", "")
         boot = _try(g.pread_device, device, 11, 0, default=b"")
         if not fs and boot[3:11] != BITLOCKER:
             return DiskLayout(index, device, "", (), readable=False)
@@ -140,5 +124,5 @@ def read_disk(g, index: int, device: str) -> DiskLayout:
         bare = [Volume(disk_index=index, device=device, partition_number=0, offset=0, size=size,
                        filesystem=fs, label="", volume_guid=None)]
     described = [describe(g, replace(v, disk_index=index)) for v in bare]
-    return DiskLayout(index, device, table, tuple(v for v, _ in described), ldm=ldm,
+    return DiskLayout(index, device, table.kind, tuple(v for v, _ in described), ldm=ldm,
                       windows=tuple(v.device for v, win in described if win))
