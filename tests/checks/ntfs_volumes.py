@@ -33,6 +33,7 @@ class VolumeSpec:
     tarball: Callable[[Path], None]  # writes the tarball to the given path
     finish: Callable[[object], None] | None = None  # g -> None, with the volume mounted on /
     host_finish: Callable[[Path], None] | None = None  # mount point -> None (build_on_host only)
+    mkntfs_args: tuple[str, ...] = ("-s", "512", "-c", "4096")
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes = b"", link_to: str | None = None) -> None:
@@ -150,9 +151,27 @@ def diverse_finish(mnt: Path) -> None:
 DIVERSE = VolumeSpec("diverse", 200, empty_tree, None, diverse_finish)
 
 
+def geometry_tree(out: Path) -> None:
+    """1,500 small files in one directory plus a non-resident file: indexes and runs at any geometry."""
+    with tarfile.open(out, "w") as tar:
+        _dir(tar, "d")
+        for i in range(1500):
+            _add(tar, f"d/file_number_{i:04d}", b"%d\n" % i)
+        _add(tar, "big.bin", bytes(range(256)) * 12_000)
+
+
+def geometry(sector: int, cluster: int) -> VolumeSpec:
+    """A volume with another sector/cluster size (4Kn disks, 64 KiB clusters, clusters smaller than
+    an index block)."""
+    return VolumeSpec(f"geo-{sector}-{cluster}", 300, geometry_tree, None, None,
+                      ("-s", str(sector), "-c", str(cluster)))
+
+
 def spec_key(spec: VolumeSpec) -> str:
     """Cache key: the recipe's own code (tree and finishing steps) and size."""
     h = hashlib.sha256(f"{spec.name}:{spec.size_mib}".encode())
+    if spec.mkntfs_args != VolumeSpec.mkntfs_args:
+        h.update(" ".join(spec.mkntfs_args).encode())
     for fn in (spec.tarball, spec.finish, spec.host_finish, _add, _dir):
         if fn is not None:
             h.update(inspect.getsource(fn).encode())
@@ -169,7 +188,7 @@ def build(spec: VolumeSpec, cache: Path, settings: Settings | None = None) -> Pa
         work = Path(tmp) / "volume.img"
         with open(work, "wb") as fh:
             fh.truncate(spec.size_mib << 20)
-        subprocess.run(["mkntfs", "-F", "-Q", "-q", "-s", "512", "-c", "4096", "-L", spec.name, str(work)],
+        subprocess.run(["mkntfs", "-F", "-Q", "-q", *spec.mkntfs_args, "-L", spec.name, str(work)],
                        check=True, capture_output=True)
         tarball = Path(tmp) / "tree.tar"
         spec.tarball(tarball)
@@ -195,7 +214,7 @@ def build_on_host(spec: VolumeSpec, cache: Path) -> Path:
         work, mnt, tarball = Path(tmp) / "volume.img", Path(tmp) / "mnt", Path(tmp) / "tree.tar"
         with open(work, "wb") as fh:
             fh.truncate(spec.size_mib << 20)
-        subprocess.run(["mkntfs", "-F", "-Q", "-q", "-s", "512", "-c", "4096", "-L", spec.name, str(work)],
+        subprocess.run(["mkntfs", "-F", "-Q", "-q", *spec.mkntfs_args, "-L", spec.name, str(work)],
                        check=True, capture_output=True)
         spec.tarball(tarball)
         mnt.mkdir()

@@ -65,8 +65,8 @@ def parse(sector: bytes, device_size: int) -> tuple[Geometry | None, list[str]]:
     serial = struct.unpack_from("<Q", sector, 0x48)[0]
     if not _pow2(bps) or not 256 <= bps <= 4096:
         probs.append(f"bytes per sector is {bps}, not a power of two from 256 to 4096")
-    spc = 1 << (256 - spc_code) if spc_code > 0x80 else spc_code
-    if not _pow2(spc) or spc_code == 0x80 or spc > 4096:
+    spc = 1 << (256 - spc_code) if spc_code > 0x80 else spc_code  # 0x80 is 128; above, 2**-(signed code)
+    if not _pow2(spc) or spc > 4096:
         probs.append(f"sectors per cluster code {spc_code} is invalid")
     if reserved or fats or root_entries or small_sectors or spf or struct.unpack_from("<I", sector, 0x20)[0]:
         probs.append("FAT-only fields (reserved sectors, FAT count, root entries, small sector count) are not zero")
