@@ -68,6 +68,7 @@ def run_virt_inspector(snaps: list[Snapshot]) -> tuple[float, int]:
             seconds, proc = _virt_inspector(snap, env)
         total += seconds
         ok += proc.returncode == 0 and "<operatingsystem>" in proc.stdout
+        print(f"    virt-inspector {snap.id}: {seconds:.1f} s", flush=True)
         if proc.returncode:
             print(f"virt-inspector failed on {snap.id}: {proc.stderr.strip()[-200:]}", file=sys.stderr)
     return total, ok
