@@ -90,6 +90,7 @@ def _new_handle(drives: Sequence[Drive], mode: str, settings: Settings):
     g = guestfs.GuestFS(python_return_dict=True)
     g.set_backend("direct")
     g.set_memsize(settings.memsize)
+    g.set_pgroup(True)  # Ctrl-C on a terminal must reach us, not kill qemu under our feet
     if mode == "tcg":
         g.set_backend_settings(["force_tcg"])
     for d in drives:

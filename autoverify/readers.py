@@ -122,7 +122,7 @@ def _nbd_export(path: str, fmt: str):
     sock = os.path.join(tmp, "nbd.sock")
     proc = subprocess.Popen(["qemu-nbd", "--read-only", "--persistent", f"--format={fmt}", "--shared=4",
                              "-k", sock, path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, start_new_session=True)
     try:
         handle = _connect(nbd, proc, sock, path)
         try:
