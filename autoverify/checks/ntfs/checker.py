@@ -136,8 +136,8 @@ def _check(reader, found: Collector, names: dict[int, list], stats: dict, fast: 
     read_attr = _attr_reader(reader, geo)
     extents = files.check_files(recs, geo, read_attr, found)
     for rn, r in recs.items():
-        if not r.base and not r.broken:
-            names[rn] = r.names + [n for e in extents.get(rn, ()) for n in recs[e].names]
+        if not r.base and not r.broken:  # shared, not copied, when the record has no extents (read only)
+            names[rn] = r.names + [n for e in extents[rn] for n in recs[e].names] if rn in extents else r.names
     sys_attrs = {rn: files.all_attrs(rn, recs, extents) for rn in (0, 1, 2, 3, 6, 7, 10)
                  if rn in recs and recs[rn].attrs}
     _mirror(reader, geo, head, sys_attrs.get(1, []), found)

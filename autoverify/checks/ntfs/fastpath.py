@@ -18,12 +18,15 @@ _KNOWN = np.zeros(0x101, dtype=bool)
 _KNOWN[list(records.ATTR_NAMES)] = True
 
 
-def _u16(arr: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    return arr[rows, pos].astype(np.int64) | arr[rows, pos + 1].astype(np.int64) << 8
+def _field(block: np.ndarray, ofs: int, dtype: str) -> np.ndarray:
+    """One little-endian field at byte `ofs` of every row of a gathered (rows x bytes) block."""
+    size = np.dtype(dtype).itemsize
+    return np.ascontiguousarray(block[:, ofs:ofs + size]).view(dtype).ravel().astype(np.int64)
 
 
-def _u32(arr: np.ndarray, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    return _u16(arr, rows, pos) | _u16(arr, rows, pos + 2) << 16
+def _gather(flat: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
+    """`size` bytes from each flat offset in `at`, as one (len(at) x size) block (one numpy gather)."""
+    return flat[at[:, None] + np.arange(size)]
 
 
 def triage(arr: np.ndarray, rows: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -33,18 +36,19 @@ def triage(arr: np.ndarray, rows: np.ndarray, first: int) -> tuple[np.ndarray, n
     ok = np.ones(n, dtype=bool)
     if n == 0:
         return ok, np.zeros(0, dtype=np.int64), [np.zeros(0, dtype=np.int64)] * 3
-    usa_ofs, usa_cnt = _u16(arr, rows, np.full(n, 4)), _u16(arr, rows, np.full(n, 6))
-    seq = _u16(arr, rows, np.full(n, 0x10))
-    attrs_ofs = _u16(arr, rows, np.full(n, 0x14))
-    in_use_len, alloc = _u32(arr, rows, np.full(n, 0x18)), _u32(arr, rows, np.full(n, 0x1C))
-    next_inst = _u16(arr, rows, np.full(n, 0x28))
-    recno = _u32(arr, rows, np.full(n, 0x2C))
+    hdr = arr[rows, :0x30]
+    usa_ofs, usa_cnt, seq = _field(hdr, 4, "<u2"), _field(hdr, 6, "<u2"), _field(hdr, 0x10, "<u2")
+    attrs_ofs = _field(hdr, 0x14, "<u2")
+    in_use_len, alloc = _field(hdr, 0x18, "<u4"), _field(hdr, 0x1C, "<u4")
+    next_inst, recno = _field(hdr, 0x28, "<u2"), _field(hdr, 0x2C, "<u4")
     numbers = rows.astype(np.int64) + first
     ok &= (alloc == rs) & (in_use_len >= 0x30) & (in_use_len <= rs) & (in_use_len & 7 == 0)
     ok &= (attrs_ofs & 7 == 0) & (attrs_ofs >= usa_ofs + 2 * usa_cnt) & (attrs_ofs + 8 <= in_use_len)
     ok &= (seq != 0) | (numbers <= 15)
     ok &= (usa_ofs < 0x30) | (recno == (numbers & 0xFFFFFFFF))
     ok &= next_inst < 64
+    flat = arr.reshape(-1)
+    row_at = rows.astype(np.int64) * rs
     limit = np.minimum(in_use_len, rs)
     pos = np.where(ok, attrs_ofs, 0)
     active = ok.copy()
@@ -61,18 +65,14 @@ def triage(arr: np.ndarray, rows: np.ndarray, first: int) -> tuple[np.ndarray, n
         ok[idx[~fits]] = False
         active[idx[~fits]] = False
         idx, p = idx[fits], p[fits]
-        t = _u32(arr, rows[idx], p)
+        t = _field(_gather(flat, row_at[idx] + p, 4), 0, "<u4")
         end = t == 0xFFFFFFFF
         active[idx[end]] = False
         idx, p, t = idx[~end], p[~end], t[~end]
-        r = rows[idx]
-        p16 = np.minimum(p, rs - 24)
-        alen = _u32(arr, r, p16 + 4)
-        nonres = arr[r, p16 + 8]
-        nlen = arr[r, p16 + 9]
-        inst = _u16(arr, r, p16 + 14)
-        vlen = _u32(arr, r, p16 + 16)
-        vofs = _u16(arr, r, p16 + 20)
+        ah = _gather(flat, row_at[idx] + np.minimum(p, rs - 24), 24)  # the resident attribute header
+        alen, inst = _field(ah, 4, "<u4"), _field(ah, 14, "<u2")
+        nonres, nlen = ah[:, 8], ah[:, 9]
+        vlen, vofs = _field(ah, 16, "<u4"), _field(ah, 20, "<u2")
         bit = np.left_shift(np.uint64(1), np.minimum(inst, 63).astype(np.uint64))
         bad = (p + 24 > limit[idx]) | (alen < 24) | (alen & 7 != 0) | (p + alen > limit[idx])
         bad |= (t > 0x100) | ~_KNOWN[np.minimum(t, 0x100)] | (nonres != 0) | (nlen != 0)

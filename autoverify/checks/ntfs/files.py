@@ -33,14 +33,18 @@ def check_files(recs: dict[int, Rec], geo: Geometry, read_attr: ReadAttr, report
     for rn, r in recs.items():
         if r.base or r.broken:
             continue
-        types, names = r.types, list(r.names)
+        types, names = r.types, r.names
         if r.alist is not None:
+            names = list(names)
             for ext in _check_list(rn, r, recs, geo, read_attr, report):
                 listed.add(ext)
                 types |= recs[ext].types
                 names += recs[ext].names
-        _required(rn, r, types, report)
-        _link_count(rn, r, names, report)
+        need = T_SI | T_FN | (T_IR if r.is_dir else T_DATA)
+        if types & need != need or types & T_IA and not types & T_BM or rn < 16:  # else nothing is missing
+            _required(rn, r, types, report)
+        if len(names) > 1 or r.links != 1:  # one name and one link always agree
+            _link_count(rn, r, names, report)
     for base, exts in extents.items():
         for ext in exts:
             if ext in listed:

@@ -7,6 +7,7 @@ Returns the entries of a $I30 (file name) index for the cross-checks against fil
 
 from __future__ import annotations
 
+import codecs
 import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -14,8 +15,12 @@ from typing import NamedTuple
 from autoverify.checks.ntfs import records
 
 _ENTRY = struct.Struct("<QHHH")
+_KEY = struct.Struct("<Q40xQIIBB")  # $FILE_NAME key: parent, data size, flags, reparse, name length, namespace
+_new = tuple.__new__  # builds the named tuples below without their Python-level __new__ (one per entry)
+_utf16 = codecs.utf_16_le_decode  # str(b, "utf-16-le", ...) would go through a Python-level codec wrapper
 _IHDR = struct.Struct("<IIIB")
 ENTRY_SUBNODE, ENTRY_LAST = 0x1, 0x2
+_MASK = records.REF_MASK
 
 
 class Entry(NamedTuple):
@@ -114,11 +119,12 @@ def _walk_node(buf, hdr: int, where: str, filenames: bool, res: IndexResult, chi
                             f"allocated {ialloc})")
         return
     pos = start
+    entry, add = _ENTRY.unpack_from, res.entries.append  # bound once: this loop runs once per entry
     while True:
         if pos + 16 > end:
             res.problems.append(f"index {where}: entries end without a last-entry marker")
             return
-        ref, elen, klen, eflags = _ENTRY.unpack_from(buf, pos)
+        ref, elen, klen, eflags = entry(buf, pos)
         sub = eflags & ENTRY_SUBNODE
         if elen < 16 + (8 if sub else 0) or elen & 7 or pos + elen > end or 16 + klen > elen - (8 if sub else 0):
             res.problems.append(f"index {where}: entry at byte {pos - hdr} has invalid lengths "
@@ -129,9 +135,20 @@ def _walk_node(buf, hdr: int, where: str, filenames: bool, res: IndexResult, chi
         if eflags & ENTRY_LAST:
             return
         if filenames:
-            key = records.file_name(buf[pos + 16:pos + 16 + klen])
+            key = _file_name_key(buf, pos + 16, klen)
             if key is None:
                 res.problems.append(f"index {where}: entry at byte {pos - hdr} has an undecodable file name")
             else:
-                res.entries.append(Entry(ref & records.REF_MASK, ref >> 48, key))
+                add(_new(Entry, (ref & _MASK, ref >> 48, key)))
         pos += elen
+
+
+def _file_name_key(buf, at: int, klen: int) -> records.FileName | None:
+    """`records.file_name(buf[at:at + klen])` without copying the key out of the block first."""
+    if klen < 66:
+        return None
+    parent, size, flags, _reparse, nlen, ns = _KEY.unpack_from(buf, at)
+    if 66 + 2 * nlen > klen or nlen == 0 or ns > 3:
+        return None
+    name = _utf16(buf[at + 66:at + 66 + 2 * nlen], "replace", True)[0]
+    return _new(records.FileName, (parent & _MASK, parent >> 48, ns, name, flags, size))

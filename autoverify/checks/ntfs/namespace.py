@@ -19,14 +19,16 @@ def check_linkage(recs: dict[int, Rec], names: dict[int, list], entries: dict[in
                   broken_dirs: set[int], report: Report) -> None:
     """Every entry points to a matching record; every name of every file is indexed; no cycles."""
     indexed: set[tuple[int, int, str]] = set()
+    add, rec_of, names_of = indexed.add, recs.get, names.get  # bound once: this loop runs once per entry
     for d, ents in entries.items():
         for e in ents:
-            key = e.key
-            indexed.add((e.record, d, key.name))
-            t = recs.get(e.record)
-            if t is not None and t.seq == e.seq and not t.base and key.parent == d and not t.broken:
-                for fn in names.get(e.record, ()):
-                    if fn.parent == d and fn.name == key.name:
+            rn, seq, key = e
+            name = key.name
+            add((rn, d, name))
+            t = rec_of(rn)
+            if t is not None and t.seq == seq and not t.base and key.parent == d and not t.broken:
+                for fn in names_of(rn, ()):
+                    if fn.parent == d and fn.name == name:
                         break
                 else:
                     _dangling(d, e, recs, names, report)
@@ -35,8 +37,9 @@ def check_linkage(recs: dict[int, Rec], names: dict[int, list], entries: dict[in
     for rn, r in recs.items():
         if r.base or r.broken or r.seq == 0 and rn > 15:
             continue
-        for fn in names.get(rn, ()):
-            if (rn, fn.parent, fn.name) in indexed or fn.parent in broken_dirs:
+        for fn in names_of(rn, ()):
+            parent, _pseq, _ns, name = fn[:4]
+            if (rn, parent, name) in indexed or parent in broken_dirs:
                 continue
             p = recs.get(fn.parent)
             if p is None or not p.is_dir or p.base:

@@ -7,6 +7,7 @@ records in memory, plus every allocated run for cluster accounting.
 
 from __future__ import annotations
 
+import codecs
 import struct
 from collections.abc import Callable
 
@@ -26,11 +27,12 @@ class Rec:
 
     __slots__ = ("seq", "flags", "base", "base_seq", "links", "names", "types", "attrs", "alist", "broken", "is_dir")
 
-    def __init__(self, seq: int, flags: int, base: int, base_seq: int, links: int) -> None:
+    def __init__(self, seq: int, flags: int, base: int, base_seq: int, links: int, types: int = 0,
+                 names: list[records.FileName] | None = None) -> None:
         self.seq, self.flags, self.base, self.base_seq, self.links = seq, flags, base, base_seq, links
         self.is_dir = bool(flags & records.FLAG_DIRECTORY)
-        self.names: list[records.FileName] = []
-        self.types = 0  # bit (type >> 4) per attribute type present
+        self.names: list[records.FileName] = [] if names is None else names
+        self.types = types  # bit (type >> 4) per attribute type present
         self.attrs: list[records.Attr] | None = None
         self.alist: records.Attr | None = None
         self.broken = False
@@ -141,67 +143,80 @@ def scan_mft(reader, geo: Geometry, layout: mft.MftLayout, runs: RunTable, repor
             broken = Rec(0, int(flags[i]), 0, 0, 0)
             broken.broken = True
             recs[rn] = broken
-        blob = arr.tobytes()
+        blob = memoryview(arr.reshape(-1))  # the fixed-up chunk, without copying it
         rows = np.nonzero(used & (state == mft.ST_OK))[0]
         slow = _fast_records(arr, rows, first, blob, rs, recs) if fast else rows.tolist()
         for i in slow:
-            recs[first + i] = scan_record(first + i, blob[i * rs:(i + 1) * rs], geo, runs, report)
+            recs[first + i] = scan_record(first + i, bytes(blob[i * rs:(i + 1) * rs]), geo, runs, report)
     return recs, in_use, states, head
 
 
-def _fast_records(arr: np.ndarray, rows: np.ndarray, first: int, blob: bytes, rs: int,
+def _fast_records(arr: np.ndarray, rows: np.ndarray, first: int, blob, rs: int,
                   recs: dict[int, Rec]) -> list[int]:
     """Summarise the simple records of a chunk without the per-record walk; return the rows left over."""
     ok, types, (fr, fo, fl) = fastpath.triage(arr, rows, first)
-    flags = arr[rows, 0x16].astype(np.int64)
-    base = arr[rows, 0x20:0x26].copy().view(np.uint8).any(axis=1)
+    hdr = arr[rows, 0x10:0x28]  # seq, links, attrs offset, flags, sizes, base reference
+    flags = hdr[:, 6].astype(np.int64)
+    base = hdr[:, 0x10:0x16].any(axis=1)
     ok &= (flags & (records.FLAG_DIRECTORY | records.FLAG_VIEW_INDEX) == 0) & ~base & (rows + first >= KEEP_ATTRS_BELOW)
-    seq = arr[rows, 0x10].astype(np.int64) | arr[rows, 0x11].astype(np.int64) << 8
-    links = arr[rows, 0x12].astype(np.int64) | arr[rows, 0x13].astype(np.int64) << 8
-    full_flags = flags | arr[rows, 0x17].astype(np.int64) << 8
-    fast_rows: dict[int, Rec] = {}
-    for j, sq, fl_, ln, ty in zip(np.nonzero(ok)[0].tolist(), seq[ok].tolist(), full_flags[ok].tolist(),
-                                  links[ok].tolist(), types[ok].tolist(), strict=True):
-        r = Rec(sq, fl_, 0, 0, ln)
-        r.types = ty
-        fast_rows[j] = r
-    redo = set()
     keep = ok[fr]
     fr, fo, fl = fr[keep], fo[keep], fl[keep]
+    names: dict[int, list] = {}
+    redo = set()
     for j, fn in zip(fr.tolist(), _file_names(arr, rows[fr].astype(np.int64) * rs + fo, fl, blob), strict=True):
-        r = fast_rows[j]
-        if fn is None or fn in r.names:
+        have = names.get(j)
+        if fn is None or (have is not None and fn in have):
             redo.add(j)
+        elif have is None:
+            names[j] = [fn]
         else:
-            r.names.append(fn)
-    for j, r in fast_rows.items():
-        if j not in redo:
-            recs[first + int(rows[j])] = r
-    return [int(rows[j]) for j in range(len(rows)) if not ok[j] or j in redo]
+            have.append(fn)
+    good = ok.copy()
+    if redo:
+        good[list(redo)] = False
+    seq = hdr[good, 0].astype(np.int64) | hdr[good, 1].astype(np.int64) << 8
+    links = hdr[good, 2].astype(np.int64) | hdr[good, 3].astype(np.int64) << 8
+    full_flags = flags[good] | hdr[good, 7].astype(np.int64) << 8
+    idx = np.nonzero(good)[0]
+    for j, rn, sq, fl_, ln, ty in zip(idx.tolist(), (rows[idx] + first).tolist(), seq.tolist(),
+                                       full_flags.tolist(), links.tolist(), types[good].tolist(), strict=True):
+        recs[rn] = Rec(sq, fl_, 0, 0, ln, ty, names.get(j))
+    return rows[~good].tolist()
 
 
-def _file_names(arr: np.ndarray, at: np.ndarray, length: np.ndarray, blob: bytes) -> list:
-    """Decode many resident $FILE_NAME values at once (fields with numpy, names with one decode each);
-    None where `records.file_name` would return None."""
+def _file_names(arr: np.ndarray, at: np.ndarray, length: np.ndarray, blob) -> list:
+    """Decode many resident $FILE_NAME values at once (fields and, when no name holds a surrogate, the
+    names too, with one decode); None where `records.file_name` would return None."""
     flat = arr.reshape(-1)
     nlen = flat[np.minimum(at + 64, len(flat) - 1)].astype(np.int64)
     ns = flat[np.minimum(at + 65, len(flat) - 1)]
     valid = (length >= 66) & (nlen > 0) & (66 + 2 * nlen <= length) & (ns <= 3)
     base = np.where(valid, at, 0)
-
-    def field(ofs: int, size: int) -> np.ndarray:
-        out = np.zeros(len(base), dtype=np.uint64)
-        for i in range(size):
-            out |= flat[base + ofs + i].astype(np.uint64) << np.uint64(8 * i)
-        return out
-
-    ref, size, flags = field(0, 8), field(0x30, 8), field(0x38, 4)
+    head = flat[base[:, None] + np.arange(0x3C)]
+    ref = np.ascontiguousarray(head[:, 0:8]).view("<u8").ravel()
+    size = np.ascontiguousarray(head[:, 0x30:0x38]).view("<u8").ravel()
+    flags = np.ascontiguousarray(head[:, 0x38:0x3C]).view("<u4").ravel()
+    text = _names(flat, base + 66, np.where(valid, nlen, 0), blob)
+    new = tuple.__new__
     out: list = []
-    for ok, a, n, space, r, sz, fl in zip(valid.tolist(), at.tolist(), nlen.tolist(), ns.tolist(), ref.tolist(),
-                                          size.tolist(), flags.tolist(), strict=True):
-        if not ok:
-            out.append(None)
-            continue
-        name = blob[a + 66:a + 66 + 2 * n].decode("utf-16-le", "replace")
-        out.append(records.FileName(r & records.REF_MASK, r >> 48, space, name, fl, sz))
+    for ok, nm, space, parent, pseq, sz, fl in zip(valid.tolist(), text, ns.tolist(),
+                                                   (ref & np.uint64(records.REF_MASK)).tolist(),
+                                                   (ref >> np.uint64(48)).tolist(), size.tolist(), flags.tolist(),
+                                                   strict=True):
+        out.append(new(records.FileName, (parent, pseq, space, nm, fl, sz)) if ok else None)
     return out
+
+
+def _names(flat: np.ndarray, start: np.ndarray, units: np.ndarray, blob) -> list[str]:
+    """UTF-16 names at `start` (`units` code units each): one decode of all of them when none holds a
+    surrogate (then one unit is one character), else one decode each (as `records.file_name` does)."""
+    total = int(units.sum())
+    ends = np.cumsum(units)
+    if total:
+        pos = np.repeat(start - 2 * (ends - units), units) + 2 * np.arange(total)
+        code = flat[pos].astype(np.uint16) | flat[pos + 1].astype(np.uint16) << 8
+        if not ((code >= 0xD800) & (code <= 0xDFFF)).any():
+            text = code.astype("<u2").tobytes().decode("utf-16-le")
+            return [text[a - n:a] for a, n in zip(ends.tolist(), units.tolist(), strict=True)]
+    dec = codecs.utf_16_le_decode  # as bytes.decode("utf-16-le", "replace"), without its Python wrapper
+    return [dec(blob[s:s + 2 * n], "replace", True)[0] for s, n in zip(start.tolist(), units.tolist(), strict=True)]
