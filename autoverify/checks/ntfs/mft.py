@@ -80,18 +80,35 @@ def fixup_chunk(arr: np.ndarray) -> np.ndarray:
 
 
 def iter_chunks(reader, geo: Geometry, layout: MftLayout, chunk: int = CHUNK) -> Iterator[tuple[int, np.ndarray]]:
-    """(first record number, writable uint8 array of records) covering the whole $MFT."""
+    """(first record number, writable uint8 array of records) covering the whole $MFT.
+
+    One buffer serves every chunk (a fresh multi-MiB buffer per chunk costs its page faults every
+    time), so an array is only valid until the next one is yielded."""
     rs = geo.record_size
     per = max(1, chunk // rs)
+    buf = np.empty(min(per, layout.n_records) * rs, dtype=np.uint8)
     for first in range(0, layout.n_records, per):
         count = min(per, layout.n_records - first)
         start = first * rs
         length = count * rs
-        data = read_clusters(reader, geo, layout.runs, start, length)
+        out = buf[:length]
+        _read_into(reader, geo, layout.runs, start, out)
         if start + length > layout.init_size:  # beyond the initialized size NTFS promises zeros
-            cut = max(0, layout.init_size - start)
-            data[cut:] = bytes(length - cut)
-        yield first, np.frombuffer(data, dtype=np.uint8).reshape(count, rs)
+            out[max(0, layout.init_size - start):] = 0
+        yield first, out.reshape(count, rs)
+
+
+def _read_into(reader, geo: Geometry, runs, start: int, out: np.ndarray) -> None:
+    """`read_clusters(reader, geo, runs, start, len(out))` into an existing array."""
+    cs = geo.cluster_size
+    end = start + len(out)
+    out[:] = 0
+    for vcn, lcn, n in runs:
+        lo, hi = max(start, vcn * cs), min(end, (vcn + n) * cs)
+        if lo >= hi or lcn < 0:
+            continue
+        data = reader.pread(hi - lo, lcn * cs + lo - vcn * cs)
+        out[lo - start:lo - start + len(data)] = np.frombuffer(data, dtype=np.uint8)
 
 
 def locate(reader, geo: Geometry) -> tuple[MftLayout | None, list[tuple[str, str]]]:
