@@ -9,12 +9,10 @@ the process lifetime); and a stop request lets the verify job finish its snapsho
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,9 +21,9 @@ from autoverify.errors import (
     EXIT_FINDINGS,
     EXIT_OK,
     EXIT_OPERATIONAL,
-    AlreadyRunning,
     AutoVerifyError,
 )
+from autoverify.locks import exclusive_lock
 from autoverify.verify import run_verify
 
 log = logging.getLogger(__name__)
@@ -45,27 +43,11 @@ class JobResult:
 
 # --- the one-scheduler-per-database lock ------------------------------------------------------
 
-@contextmanager
-def scheduler_lock(db_path: str | Path) -> Iterator[Path]:
+def scheduler_lock(db_path: str | Path):
     """Hold '<db>.lock' exclusively; raise AlreadyRunning when another process holds it."""
     path = Path(f"{db_path}.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(path, "a+")  # noqa: SIM115 - held for the process lifetime
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            pid = fh.read().strip() or "?"
-            raise AlreadyRunning(f"a scheduler (pid {pid}) already runs on the database {db_path}; "
-                                 f"stop it first (lock file {path}).") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}\n")
-        fh.flush()
-        yield path
-    finally:
-        fh.close()
+    return exclusive_lock(path, lambda pid: f"a scheduler (pid {pid}) already runs on the database {db_path}; "
+                                            f"stop it first (lock file {path}).")
 
 
 # --- the jobs ---------------------------------------------------------------------------------

@@ -10,19 +10,18 @@ The stages are parameters (defaulting to the real ones) so tests can inject fake
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoverify import store
-from autoverify.errors import EXIT_USAGE, AlreadyRunning, AutoVerifyError
+from autoverify.errors import EXIT_USAGE, AutoVerifyError
 from autoverify.guestfs_session import Settings
+from autoverify.locks import exclusive_lock
 from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snapshot, Volume
 
 log = logging.getLogger(__name__)
@@ -128,27 +127,11 @@ class Stages:
 
 # --- one run ----------------------------------------------------------------------------------
 
-@contextmanager
-def run_lock(db_path: str | Path) -> Iterator[None]:
+def run_lock(db_path: str | Path):
     """Only one verify run per database at a time (a manual run next to the nightly one)."""
-    path = Path(f"{db_path}.verify.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(path, "a+")  # noqa: SIM115 - held for the whole run
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            pid = fh.read().strip() or "?"
-            raise AlreadyRunning(f"{db_path}: a verify run (pid {pid}) is already in progress on this "
-                                 f"database; wait for it to finish.") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        yield
-    finally:
-        fh.close()
+    return exclusive_lock(Path(f"{db_path}.verify.lock"),
+                          lambda pid: f"{db_path}: a verify run (pid {pid}) is already in progress on this "
+                                      f"database; wait for it to finish.")
 
 
 def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | None = None,
