@@ -24,9 +24,9 @@ def _field(block: np.ndarray, ofs: int, dtype: str) -> np.ndarray:
     return np.ascontiguousarray(block[:, ofs:ofs + size]).view(dtype).ravel().astype(np.int64)
 
 
-def _gather(flat: np.ndarray, at: np.ndarray, size: int) -> np.ndarray:
-    """`size` bytes from each flat offset in `at`, as one (len(at) x size) block (one numpy gather)."""
-    return flat[at[:, None] + np.arange(size)]
+def _bits(words: np.ndarray, shift: int, width: int) -> np.ndarray:
+    """Bits [shift, shift + width) of little-endian 64-bit words: a field inside an 8-byte word."""
+    return ((words >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.int64)
 
 
 def triage(arr: np.ndarray, rows: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -47,8 +47,8 @@ def triage(arr: np.ndarray, rows: np.ndarray, first: int) -> tuple[np.ndarray, n
     ok &= (seq != 0) | (numbers <= 15)
     ok &= (usa_ofs < 0x30) | (recno == (numbers & 0xFFFFFFFF))
     ok &= next_inst < 64
-    flat = arr.reshape(-1)
-    row_at = rows.astype(np.int64) * rs
+    words = arr.reshape(-1).view("<u8")  # attributes start on 8-byte boundaries: gather whole words
+    row_w = rows.astype(np.int64) * (rs // 8)
     limit = np.minimum(in_use_len, rs)
     pos = np.where(ok, attrs_ofs, 0)
     active = ok.copy()
@@ -65,14 +65,14 @@ def triage(arr: np.ndarray, rows: np.ndarray, first: int) -> tuple[np.ndarray, n
         ok[idx[~fits]] = False
         active[idx[~fits]] = False
         idx, p = idx[fits], p[fits]
-        t = _field(_gather(flat, row_at[idx] + p, 4), 0, "<u4")
+        t = _bits(words[row_w[idx] + p // 8], 0, 32)
         end = t == 0xFFFFFFFF
         active[idx[end]] = False
         idx, p, t = idx[~end], p[~end], t[~end]
-        ah = _gather(flat, row_at[idx] + np.minimum(p, rs - 24), 24)  # the resident attribute header
-        alen, inst = _field(ah, 4, "<u4"), _field(ah, 14, "<u2")
-        nonres, nlen = ah[:, 8], ah[:, 9]
-        vlen, vofs = _field(ah, 16, "<u4"), _field(ah, 20, "<u2")
+        w = row_w[idx] + np.minimum(p, rs - 24) // 8  # the resident attribute header: 3 words
+        w0, w1, w2 = words[w], words[w + 1], words[w + 2]
+        alen, nonres, nlen, inst = _bits(w0, 32, 32), _bits(w1, 0, 8), _bits(w1, 8, 8), _bits(w1, 48, 16)
+        vlen, vofs = _bits(w2, 0, 32), _bits(w2, 32, 16)
         bit = np.left_shift(np.uint64(1), np.minimum(inst, 63).astype(np.uint64))
         bad = (p + 24 > limit[idx]) | (alen < 24) | (alen & 7 != 0) | (p + alen > limit[idx])
         bad |= (t > 0x100) | ~_KNOWN[np.minimum(t, 0x100)] | (nonres != 0) | (nlen != 0)
