@@ -8,6 +8,7 @@ records in memory, plus every allocated run for cluster accounting.
 from __future__ import annotations
 
 import codecs
+import functools
 import struct
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ from autoverify.checks.ntfs.clusters import RunTable
 MUST_BE_RESIDENT = {0x10, 0x30, 0x40, 0x60, 0x70, 0x90}
 KEEP_ATTRS_BELOW = 27  # system files: keep their attributes for the volume-level checks
 Report = Callable[[str, str, int | None], None]
+_new_file_name = functools.partial(tuple.__new__, records.FileName)  # FileName from a tuple of its fields
 
 
 class Rec:
@@ -160,27 +162,25 @@ def _fast_records(arr: np.ndarray, rows: np.ndarray, first: int, blob, rs: int,
     base = hdr[:, 0x10:0x16].any(axis=1)
     ok &= (flags & (records.FLAG_DIRECTORY | records.FLAG_VIEW_INDEX) == 0) & ~base & (rows + first >= KEEP_ATTRS_BELOW)
     keep = ok[fr]
-    fr, fo, fl = fr[keep], fo[keep], fl[keep]
-    names: dict[int, list] = {}
-    redo = set()
-    for j, fn in zip(fr.tolist(), _file_names(arr, rows[fr].astype(np.int64) * rs + fo, fl, blob), strict=True):
-        have = names.get(j)
-        if fn is None or (have is not None and fn in have):
-            redo.add(j)
-        elif have is None:
-            names[j] = [fn]
-        else:
-            have.append(fn)
+    order = np.argsort(fr[keep], kind="stable")  # by row, each row's names in attribute order
+    fr, fo, fl = fr[keep][order], fo[keep][order], fl[keep][order]
+    fns = _file_names(arr, rows[fr].astype(np.int64) * rs + fo, fl, blob)
+    count = np.bincount(fr, minlength=len(rows))
+    start = np.cumsum(count) - count
     good = ok.copy()
-    if redo:
-        good[list(redo)] = False
+    good[fr[np.array([fn is None for fn in fns], dtype=bool)]] = False  # an undecodable name: the slow path reports it
+    for j in np.nonzero(count > 1)[0].tolist():  # the same name twice: the slow path reports it
+        mine = fns[start[j]:start[j] + count[j]]
+        if any(fn in mine[:i] for i, fn in enumerate(mine)):
+            good[j] = False
     seq = hdr[good, 0].astype(np.int64) | hdr[good, 1].astype(np.int64) << 8
     links = hdr[good, 2].astype(np.int64) | hdr[good, 3].astype(np.int64) << 8
     full_flags = flags[good] | hdr[good, 7].astype(np.int64) << 8
     idx = np.nonzero(good)[0]
-    for j, rn, sq, fl_, ln, ty in zip(idx.tolist(), (rows[idx] + first).tolist(), seq.tolist(),
-                                       full_flags.tolist(), links.tolist(), types[good].tolist(), strict=True):
-        recs[rn] = Rec(sq, fl_, 0, 0, ln, ty, names.get(j))
+    for rn, sq, fl_, ln, ty, a, n in zip((rows[idx] + first).tolist(), seq.tolist(), full_flags.tolist(),
+                                         links.tolist(), types[good].tolist(), start[idx].tolist(),
+                                         count[idx].tolist(), strict=True):
+        recs[rn] = Rec(sq, fl_, 0, 0, ln, ty, fns[a:a + n])
     return rows[~good].tolist()
 
 
@@ -197,13 +197,11 @@ def _file_names(arr: np.ndarray, at: np.ndarray, length: np.ndarray, blob) -> li
     size = np.ascontiguousarray(head[:, 0x30:0x38]).view("<u8").ravel()
     flags = np.ascontiguousarray(head[:, 0x38:0x3C]).view("<u4").ravel()
     text = _names(flat, base + 66, np.where(valid, nlen, 0), blob)
-    new = tuple.__new__
-    out: list = []
-    for ok, nm, space, parent, pseq, sz, fl in zip(valid.tolist(), text, ns.tolist(),
-                                                   (ref & np.uint64(records.REF_MASK)).tolist(),
-                                                   (ref >> np.uint64(48)).tolist(), size.tolist(), flags.tolist(),
-                                                   strict=True):
-        out.append(new(records.FileName, (parent, pseq, space, nm, fl, sz)) if ok else None)
+    fields = zip((ref & np.uint64(records.REF_MASK)).tolist(), (ref >> np.uint64(48)).tolist(), ns.tolist(), text,
+                 flags.tolist(), size.tolist(), strict=True)
+    out: list = list(map(_new_file_name, fields))  # one C-level loop, no Python __new__ per name
+    for i in np.nonzero(~valid)[0].tolist():
+        out[i] = None
     return out
 
 
