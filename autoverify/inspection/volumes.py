@@ -7,6 +7,7 @@ here only what the disk itself says.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 
 from autoverify.inspection import partitions
@@ -93,6 +94,11 @@ def is_windows(g) -> bool:
     return bool(found and _try(g.is_dir, found, default=False))
 
 
+def blkid_value(value: str) -> str:
+    """blkid's export format backslash-escapes shell characters (`<` -> `\\<`): the label as written."""
+    return re.sub(r"\\(.)", r"\1", value)
+
+
 def describe(g, vol: Volume) -> tuple[Volume, bool]:
     """Fill filesystem, label, BitLocker flag and space of one volume; True when it holds Windows."""
     boot = _try(g.pread_device, vol.device, 11, 0, default=b"")
@@ -102,7 +108,7 @@ def describe(g, vol: Volume) -> tuple[Volume, bool]:
     fs = probe.get("TYPE", "")
     if fs.lower() == "bitlocker":
         return replace(vol, filesystem="bitlocker", encrypted=True), False
-    vol = replace(vol, filesystem=fs, label=probe.get("LABEL", "") if fs else "")
+    vol = replace(vol, filesystem=fs, label=blkid_value(probe.get("LABEL", "")) if fs else "")
     if fs in MOUNTABLE:
         return _mounted_facts(g, vol)
     return vol, False
