@@ -124,4 +124,8 @@ def output_path(out: str | Path, model: ReportModel) -> Path:
     if out.suffix.lower() in (".html", ".htm"):
         return out
     stamp = parse_time(model.generated_at).strftime("%Y%m%dT%H%M%S")
-    return out / f"report-{slug(model.partner)}-{stamp}.html"
+    path, n = out / f"report-{slug(model.partner)}-{stamp}.html", 1
+    while path.exists():  # never overwrite: a queued delivery may still point at the older report
+        n += 1
+        path = out / f"report-{slug(model.partner)}-{stamp}-{n}.html"
+    return path

@@ -37,3 +37,13 @@ def test_send_without_partners_is_exit_2(tmp_path, capsys):
     cfg.write_text('[store]\nroot = "s"\n[database]\npath = "av.db"\n')
     assert main(["report", "--send", "--config", str(cfg)]) == 2
     assert "[[partners]]" in capsys.readouterr().err
+
+
+def test_two_reports_in_the_same_second_do_not_overwrite_each_other(env, capsys):
+    from datetime import UTC, datetime
+
+    from reports.render import render_report
+
+    now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    first, second = (render_report(env.db(), env.cfg, now=now) for _ in range(2))
+    assert first.path != second.path and first.path.is_file() and second.path.name.endswith("-2.html")
