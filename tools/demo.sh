@@ -19,7 +19,13 @@ step "4/6 Audit drive letters across each cluster"
 run $AV --config config.toml audit-letters
 step "5/6 Seeding readiness (run before USB seeding)"
 run $AV --config config.toml audit-letters --before-seeding
-step "6/6 Render each partner's HTML health report"
+step "6/6 Render the HTML health report, then e-mail each partner its own (to a local mail sink)"
 run $AV --config config.toml report
+.venv/bin/python -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox var/mail 2>var/mail-sink.log &
+sink=$!
+trap 'kill $sink 2>/dev/null' EXIT
+sleep 2
+run $AV --config config.toml report --send
+echo "demo: $(ls var/mail/new | wc -l) message(s) delivered to the local sink var/mail/new (one per partner and run)"
 echo
 echo "demo: done. Database: var/autoverify.db (open with sqlite3 or Datasette); reports: var/reports/"
