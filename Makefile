@@ -13,8 +13,8 @@ demo: setup
 	bash tools/demo.sh
 
 test: setup
+	$(PY) -m pytest -q -ra --durations=25
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -ra
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -22,12 +22,12 @@ from autoverify.store import (
     SCHEMA_VERSION,
     open_db,
     pending_snapshot_ids,
+    records,
     register_snapshots,
     save_verification,
     start_run,
     transaction,
 )
-from autoverify.store import records
 
 
 def snap(n: int) -> Snapshot:
