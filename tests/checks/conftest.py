@@ -9,12 +9,13 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from shared_paths import SHARED
 
 from checks.ntfs_patch import Volume
 from checks.ntfs_volumes import SMALL, build, copy_image
 
 CACHE = Path(os.environ.get("AUTOVERIFY_TEST_CACHE", "/var/tmp/autoverify-test-cache"))
-CORPUS = Path("/work/shared/corpus/ntfs")
+CORPUS = SHARED / "corpus" / "ntfs"
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,8 @@ def volume_copy(small_image: Path, tmp_path: Path):
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory) -> dict[str, Path]:
     """The shared corpus volumes, extracted (sparse) once per session: name -> image path."""
+    if not CORPUS.is_dir():
+        pytest.fail(f"the reference corpus {CORPUS} is missing")
     out = {}
     root = tmp_path_factory.mktemp("corpus")
     for tarball in sorted(CORPUS.glob("*.tar.xz")):

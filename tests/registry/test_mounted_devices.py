@@ -10,12 +10,13 @@ from pathlib import Path
 
 import hivegen as hg
 import pytest
+from shared_paths import SHARED
 
 from autoverify.cli.main import main
 from autoverify.registry import HiveError, decode_mounted_devices
 from autoverify.registry.mounted_devices import decode_value, value_name
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "hives"
+CORPUS = SHARED / "corpus" / "hives"
 
 
 @pytest.fixture(scope="module")
