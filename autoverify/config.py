@@ -194,18 +194,13 @@ def _type_name(t: Any) -> str:
 
 
 def _check_cron(expr: str, dotted: str, path: Path) -> None:
-    from apscheduler.triggers.cron import CronTrigger
+    from autoverify.cron import cron_trigger
 
-    fields = expr.split()
-    if len(fields) not in (5, 6):
+    if len(expr.split()) not in (5, 6):
         raise ConfigError(f"{path}: key '{dotted}' is not a cron expression of 5 fields (or 6 with seconds first): {expr!r}.")
     try:
-        if len(fields) == 5:
-            CronTrigger.from_crontab(expr)
-        else:
-            sec, minute, hour, day, month, dow = fields
-            CronTrigger(second=sec, minute=minute, hour=hour, day=day, month=month, day_of_week=dow)
-    except ValueError as exc:
+        cron_trigger(expr, "UTC")
+    except (ValueError, IndexError) as exc:
         raise ConfigError(f"{path}: key '{dotted}' is not a valid cron expression ({exc}).") from None
 
 

@@ -55,6 +55,12 @@ def test_good_config_defaults_and_paths(tmp_path):
     assert cfg["clusters"][0]["winrm_scheme"] == "https" and cfg["clusters"][0]["winrm_verify_tls"] is True
 
 
+def test_crontab_sunday_as_7_is_valid(tmp_path):
+    cfg_file = tmp_path / "config.toml"
+    cfg_file.write_text(GOOD + '\n[schedule]\naudit = "0 6 * * 7"\nverify = "*/30 0 1 * * *"\n')
+    assert load_config(cfg_file)["schedule"]["audit"] == "0 6 * * 7"
+
+
 def test_sample_config_is_valid():
     cfg = load_config(ROOT / "config.toml")
     assert [c["name"] for c in cfg["clusters"]] == ["CSVNodes", "LEGACY"]
