@@ -26,23 +26,12 @@ def lab_now(manifest) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def lab_db(request, lab_dir: Path, lab_config, tmp_path_factory) -> tuple[Path, Path]:
-    """(config, database) of the verified lab: `verified_lab`, or a copy of its newest cached database.
+def lab_db(verified_lab) -> tuple[Path, Path]:
+    """(config, database) of the lab verified by the current pipeline (the shared session fixture).
 
-    The verified_lab cache is keyed by the source of all of autoverify/, which changes with
-    every commit of the team; verifying the lab again takes minutes of TCG. The report only
-    needs A verified database of this lab build, so it takes the newest cached one when the
-    exact one is missing.
+    Not an older cached database: the report must show what today's pipeline stores.
     """
-    from tests.conftest import CACHE
-
-    cached = sorted(CACHE.glob(f"verified-*-{lab_dir.name}.db"), key=lambda p: p.stat().st_mtime)
-    if not cached:
-        return request.getfixturevalue("verified_lab")
-    folder = tmp_path_factory.mktemp("lab-report")
-    config = lab_config(folder, lab_dir)
-    shutil.copyfile(cached[-1], folder / "autoverify.db")
-    return config, folder / "autoverify.db"
+    return verified_lab
 
 
 @pytest.fixture(scope="module")
