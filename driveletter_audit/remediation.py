@@ -11,6 +11,7 @@ import string
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from driveletter_audit import powershell as ps
 from driveletter_audit.inventory import LetterUse, NodeInventory
 from driveletter_audit.rules import ClusterView
 
@@ -48,15 +49,18 @@ class RemediationPlan:
 
 
 def _ps_lines(c: LetterChange) -> list[str]:
-    part = f"Get-Partition | Where-Object {{ $_.Guid -eq '{{{c.volume_guid}}}' }}"
-    lines = [f"# {c.name} -> {c.letter}:"]
+    """The change as PowerShell; every value from a snapshot goes through `ps` (raises ps.UnsafeName)."""
+    part = f"Get-Partition | Where-Object {{ $_.Guid -eq {ps.guid(c.volume_guid)} }}"
+    new = ps.letter(c.letter)
+    lines = [f"Write-Output {ps.literal(f'{c.name} -> {new}:')}"]
     if c.move:
         lines.append(c.move)
     if c.old:
-        lines.append(f"{part} | Set-Partition -NewDriveLetter {c.letter}")
-        lines += [f"{part} | Remove-PartitionAccessPath -AccessPath '{x}:\\'" for x in c.old[1:]]
+        lines.append(f"{part} | Set-Partition -NewDriveLetter {new}")
+        lines += [f"{part} | Remove-PartitionAccessPath -AccessPath {ps.literal(ps.letter(x) + ':' + chr(92))}"
+                  for x in c.old[1:]]
     else:
-        lines.append(f"{part} | Add-PartitionAccessPath -AccessPath '{c.letter}:\\'")
+        lines.append(f"{part} | Add-PartitionAccessPath -AccessPath {ps.literal(new + ':' + chr(92))}")
     return lines
 
 
@@ -95,12 +99,16 @@ def plan_remediation(view: ClusterView) -> RemediationPlan:
             old = n.letters_of(kind, name)
             if old == (letter,):
                 continue
-            if kind == "csv":
-                move = f"Get-ClusterSharedVolume -Name '{resource}' | Move-ClusterSharedVolume -Node '{n.node}'"
-            else:
-                move = f"Move-ClusterGroup -Name '{resource}' -Node '{n.node}'" if resource else ""
-            changes.append(LetterChange(n.node, kind, name, guid, tuple(sorted(old, key=lambda x: x != letter)),
-                                        letter, move))
+            try:
+                move = (ps.move_csv(resource, n.node) if kind == "csv"
+                        else ps.move_group(resource, n.node) if resource else "")
+                change = LetterChange(n.node, kind, name, guid, tuple(sorted(old, key=lambda x: x != letter)),
+                                      letter, move)
+                _ps_lines(change)
+            except ps.UnsafeName as exc:
+                unresolved.append(f"{ascii(name)[1:-1]} on {ascii(n.node)[1:-1]}: {exc} Change its letter by hand.")
+                continue
+            changes.append(change)
     return RemediationPlan(tuple(targets), tuple(changes), tuple(unresolved))
 
 

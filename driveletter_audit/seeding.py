@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from driveletter_audit import powershell as ps
 from driveletter_audit.inventory import CsvRef, NodeInventory
 
 
@@ -24,10 +25,6 @@ class NodeSeeding:
     def to_json(self) -> dict:
         return {"ready": self.ready, "base_snapshots": list(self.base_snapshots), "missing": list(self.missing),
                 "steps": list(self.steps)}
-
-
-def _move_command(csv: CsvRef, node: str) -> str:
-    return f"Get-ClusterSharedVolume -Name '{csv.disk_name or csv.name}' | Move-ClusterSharedVolume -Node '{node}'"
 
 
 def node_seeding(inv: NodeInventory, csvs: tuple[CsvRef, ...]) -> NodeSeeding:
@@ -50,7 +47,11 @@ def node_seeding(inv: NodeInventory, csvs: tuple[CsvRef, ...]) -> NodeSeeding:
     if inv.enable_csv is not True:
         steps.append(f"add the line ENABLE_CSV=true to aristos.cfg on {inv.node} and restart the agent service")
     for csv in (c for c in csvs if c.name in missing):
-        steps.append(f"move CSV {csv.name} to {inv.node} ({_move_command(csv, inv.node)})")
+        try:
+            how = ps.move_csv(csv.disk_name or csv.name, inv.node)
+        except ps.UnsafeName as exc:
+            how = str(exc)
+        steps.append(f"move CSV {csv.name} to {inv.node} ({how})")
     steps.append(f"run a backup of {inv.node}" + (" while it holds " + ", ".join(missing) if missing else ""))
     return NodeSeeding(inv.node, False, (), missing, tuple(steps))
 
