@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 LAB ?= /var/tmp/autoverify-lab
 DEMO := var/demo
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench docs clean
 
 setup:
 	bash tools/setup.sh
@@ -23,6 +23,9 @@ lint: setup
 bench: setup
 	$(PY) bench/inspect_batch.py
 	$(PY) bench/ntfs_check.py
+
+docs: setup
+	$(PY) tools/render_findings.py
 
 clean:
 	rm -rf var .pytest_cache

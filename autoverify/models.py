@@ -16,7 +16,7 @@ SEVERITIES = ("info", "warning", "error", "critical")
 class Finding:
     """One thing a stage found wrong (or could not do), in words an MSP engineer reads."""
 
-    check: str  # stable id, e.g. "ntfs.mft-bitmap", "inspect.bitlocker", "csv-no-letter"
+    check: str  # an id declared in autoverify/findings.py, e.g. "ntfs.mft-bitmap", "csv-no-letter"
     severity: str  # one of SEVERITIES
     message: str  # one plain sentence naming the culprit
     snapshot_id: str | None = None
@@ -26,6 +26,11 @@ class Finding:
     record: int | None = None  # NTFS file record number
     path: str | None = None  # path inside the volume, when known
     remedy: str | None = None
+
+    def __post_init__(self) -> None:
+        from autoverify.findings import check_declared  # the registry; imported here to keep models a leaf
+
+        check_declared(self.check)
 
 
 @dataclass(frozen=True)

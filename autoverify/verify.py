@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autoverify import store
+from autoverify import findings, store
 from autoverify.errors import EXIT_USAGE, AutoVerifyError
 from autoverify.guestfs_session import Settings
 from autoverify.locks import exclusive_lock
@@ -308,18 +308,16 @@ def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool,
         disk = snap.disks[v.disk_index] if 0 <= v.disk_index < len(snap.disks) else None
         where = {"snapshot_id": snap.id, "disk": disk.path if disk else None, "volume": volume_name(v),
                  "node": snap.system}
-        if v.encrypted:  # inspection may have said so already (inspect.bitlocker): say it once
-            said = any(f.check == "inspect.bitlocker" and f.disk == where["disk"] for f in insp.errors)
-            checks[v.device] = CheckResult("unchecked", () if said else (Finding(
-                "check.bitlocker", "warning", f"{volume_name(v)} is BitLocker-encrypted: it cannot be checked "
-                "offline.", remedy="Verify it on the running system (chkdsk) or keep its recovery key at hand.",
-                **where),))
+        if v.encrypted:  # inspection may have said so already (ntfs.bitlocker): say it once
+            said = any(f.check == "ntfs.bitlocker" and f.disk == where["disk"] for f in insp.errors)
+            checks[v.device] = CheckResult("unchecked", () if said else (findings.make(
+                "ntfs.bitlocker", f"{volume_name(v)} is BitLocker-encrypted: it cannot be checked "
+                "offline.", **where),))
             continue
         if not v.drive_letters:
-            extra.append(Finding("verify.unlettered-csv-checked", "info",
-                                 f"{volume_name(v)} has no drive letter: the vendor's verification skips it; "
-                                 "AutoVerify checked it.", remedy="Give the CSV the same letter on every node.",
-                                 **where))
+            extra.append(findings.make("verify.unlettered-csv-checked",
+                                       f"{volume_name(v)} has no drive letter: the vendor's verification skips "
+                                       "it; AutoVerify checked it.", **where))
         checks[v.device] = _check_one(v, disk, where, stages)
     return checks, skipped, extra
 
@@ -349,4 +347,4 @@ def _locate(f: Finding, where: dict) -> Finding:
 
 
 def _unchecked(message: str, where: dict) -> CheckResult:
-    return CheckResult("unchecked", (Finding("check.unreadable", "error", message, **where),))
+    return CheckResult("unchecked", (findings.make("check.unreadable", message, **where),))

@@ -1,8 +1,8 @@
 """The audit rules: small registered functions over one cluster's node inventories.
 
-Each rule has a stable id (docs/design.md "Audit rule ids"), a severity and a docstring
-saying what it protects against; it yields `models.Finding`s (check = rule id). A rule
-that does not apply yields nothing. Register a rule with `@rule(id, severity)`.
+Each rule has a stable id declared in autoverify/findings.py (which gives its severity and
+default remedy) and a docstring saying what it protects against; it yields `models.Finding`s
+(check = rule id). A rule that does not apply yields nothing. Register a rule with `@rule(id)`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from autoverify import findings
 from autoverify.models import Finding
 from driveletter_audit.inventory import CsvRef, NodeInventory, SharedDiskRef
 
@@ -56,27 +57,23 @@ class Rule:
 
 RULES: dict[str, Rule] = {}
 
-# Findings that come from the audit's sources rather than from a rule.
-SOURCE_FINDINGS = {
-    "node-not-audited": ("error", "A configured node could not be audited (unreachable over WinRM, "
-                                  "credentials rejected, a query failed, or no inspected snapshot): "
-                                  "its letters and CSVs are unknown."),
-}
+# Findings that come from the audit's sources rather than from a rule (declared in autoverify/findings.py).
+SOURCE_FINDINGS = {i: (findings.severity(i), findings.kind(i).doc) for i in ("node-not-audited",)}
 
 
-def rule(rule_id: str, severity: str) -> Callable[[Callable[[ClusterView], Iterator[Finding]]], Rule]:
+def rule(rule_id: str) -> Callable[[Callable[[ClusterView], Iterator[Finding]]], Rule]:
+    """Register a rule under an id declared in autoverify/findings.py (which gives its severity)."""
     def register(func: Callable[[ClusterView], Iterator[Finding]]) -> Rule:
         if rule_id in RULES:
             raise ValueError(f"audit rule {rule_id!r} registered twice")
-        RULES[rule_id] = Rule(rule_id, severity, func)
+        RULES[rule_id] = Rule(rule_id, findings.severity(rule_id), func)
         return RULES[rule_id]
     return register
 
 
 def finding(rule_id: str, message: str, remedy: str, node: str | None = None, volume: str | None = None,
             severity: str | None = None) -> Finding:
-    sev = severity or (RULES[rule_id].severity if rule_id in RULES else SOURCE_FINDINGS[rule_id][0])
-    return Finding(check=rule_id, severity=sev, message=message, node=node, volume=volume, remedy=remedy)
+    return findings.make(rule_id, message, severity=severity, remedy=remedy, node=node, volume=volume)
 
 
 def _letters(letters: tuple[str, ...]) -> str:
@@ -87,7 +84,7 @@ def _csv_letters(view: ClusterView, csv: CsvRef) -> dict[str, tuple[str, ...]]:
     return {n.node: n.letters_of("csv", csv.name) for n in view.letter_nodes}
 
 
-@rule("csv-no-letter", "warning")
+@rule("csv-no-letter")
 def csv_no_letter(view: ClusterView) -> Iterator[Finding]:
     """A CSV with no drive letter on any node (2012+): the vendor's AutoVerify does not check it and it is
     not browsable after virtualisation. (When some nodes have a letter, csv-letter-partial says so instead.)"""
@@ -101,7 +98,7 @@ def csv_no_letter(view: ClusterView) -> Iterator[Finding]:
                               node, csv.name)
 
 
-@rule("csv-letter-mismatch", "warning")
+@rule("csv-letter-mismatch")
 def csv_letter_mismatch(view: ClusterView) -> Iterator[Finding]:
     """The nodes that give a CSV a letter do not agree on it: after a failover the volume changes letter and
     each node's backup shows it under another letter."""
@@ -114,7 +111,7 @@ def csv_letter_mismatch(view: ClusterView) -> Iterator[Finding]:
                           None, csv.name)
 
 
-@rule("csv-letter-partial", "warning")
+@rule("csv-letter-partial")
 def csv_letter_partial(view: ClusterView) -> Iterator[Finding]:
     """A CSV has a letter on some nodes only: while attached to a node without one, its backups go
     unverified and unbrowsable."""
@@ -135,7 +132,7 @@ def _claimed(view: ClusterView) -> Iterator[tuple[str, str, tuple[str, ...]]]:
             yield kind, ref.name, tuple(sorted({x for n in view.nodes for x in n.letters_of(kind, ref.name)}))
 
 
-@rule("letter-collision", "error")
+@rule("letter-collision")
 def letter_collision(view: ClusterView) -> Iterator[Finding]:
     """A letter a CSV or role disk uses on some node is taken by another volume on this node, which blocks
     giving the volume one consistent letter (and may hide it when it moves here)."""
@@ -150,7 +147,7 @@ def letter_collision(view: ClusterView) -> Iterator[Finding]:
                               f"{node.node} to another letter.", node.node, name)
 
 
-@rule("shared-disk-no-letter", "warning")
+@rule("shared-disk-no-letter")
 def shared_disk_no_letter(view: ClusterView) -> Iterator[Finding]:
     """A role shared disk without a letter on a node: not verified by the vendor and not browsable."""
     for disk in view.shared_disks:
@@ -161,7 +158,7 @@ def shared_disk_no_letter(view: ClusterView) -> Iterator[Finding]:
                               "the cluster keeps it on every node.", node.node, disk.name)
 
 
-@rule("enable-csv-missing", "critical")
+@rule("enable-csv-missing")
 def enable_csv_missing(view: ClusterView) -> Iterator[Finding]:
     """The cluster has CSVs and the node's agent config lacks ENABLE_CSV=true: the node never backs up a CSV."""
     if not view.csvs:
@@ -174,7 +171,7 @@ def enable_csv_missing(view: ClusterView) -> Iterator[Finding]:
                           "in the agent's install folder, and start the service again.", node.node, None)
 
 
-@rule("legacy-2008r2-csv", "warning")
+@rule("legacy-2008r2-csv")
 def legacy_2008r2_csv(view: ClusterView) -> Iterator[Finding]:
     """A Windows Server 2008 R2 node with CSVs: a CSV cannot get a letter there, FastDelta is unavailable,
     and a leftover shadow copy locks the CSV; the vendor does not recommend CSV backup on 2008 R2."""
@@ -187,7 +184,7 @@ def legacy_2008r2_csv(view: ClusterView) -> Iterator[Finding]:
                               "the virtual machines on the CSV with their own agents.", node.node, csv.name)
 
 
-@rule("csv-never-captured", "warning")
+@rule("csv-never-captured")
 def csv_never_captured(view: ClusterView) -> Iterator[Finding]:
     """No snapshot of this node ever held this CSV: its backup set is incomplete (a seed from it lacks it)."""
     for node in view.nodes:

@@ -13,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from autoverify import findings
+
+# An undeclared finding id fails the test that raises it (production runs only log a warning).
+findings.STRICT = True
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("AUTOVERIFY_TEST_CACHE", "/var/tmp/autoverify-test-cache"))
 ARTIFACTS = ROOT / "test-artifacts"

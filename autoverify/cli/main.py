@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partner", metavar="NAME", help="only this partner's report")
     p.add_argument("--send", action="store_true", help="email each partner its report")
 
+    p = add("findings", "list every finding id: severity, title, remedy (the registry)",
+            "autoverify.cli.findings_cmd:run")
+    p.add_argument("--list", action="store_true", help="print the table (the default)")
+
     p = add("schedule", "run the scheduler in the foreground (nightly verify, report, audit)",
             "autoverify.cli.schedule_cmd:run")
     p.add_argument("--run-now", metavar="JOB", choices=("verify", "report", "audit"),

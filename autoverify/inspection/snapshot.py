@@ -36,7 +36,7 @@ def _layout_findings(snap: Snapshot, layouts: list[volumes.DiskLayout]) -> list[
                                     "inspected or checked offline.", remedy="Convert it to a basic disk."))
         for v in lay.volumes:
             if v.encrypted:
-                out.append(disk_finding("inspect.bitlocker", snap, disk, f"{_where(v)} is BitLocker-encrypted: "
+                out.append(disk_finding("ntfs.bitlocker", snap, disk, f"{_where(v)} is BitLocker-encrypted: "
                                         "encrypted, not checked offline.", volume=v.device))
     return out
 

@@ -12,7 +12,7 @@ from autoverify.cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = [["lab", "build"], ["verify"], ["inspect"], ["chkdsk"], ["letters"], ["audit-letters"],
-            ["report"], ["schedule"]]
+            ["report"], ["schedule"], ["findings"]]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[" ".join(c) for c in COMMANDS])

@@ -64,7 +64,7 @@ def test_cluster_inventory(run):
 
 def test_bitlocker_is_a_warning_not_corruption(run):
     (f,) = run["by_id"]["T/win"].errors
-    assert (f.check, f.severity) == ("inspect.bitlocker", "warning")
+    assert (f.check, f.severity) == ("ntfs.bitlocker", "warning")
     assert f.message.startswith("Snapshot T/win, disk win_sys.raw: partition 2")
     assert "encrypted, not checked offline" in f.message
 

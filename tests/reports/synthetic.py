@@ -113,7 +113,7 @@ def populate(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
             vols.append(_volume(1, 2, "Finance", ("E",), encrypted=True))
             skipped["/dev/sdb2"] = BITLOCKER
             if day == 3:
-                errors.append(Finding("inspect.unreadable-image", "error",
+                errors.append(Finding("inspect.unreadable", "error",
                                       f"{snap.disks[1].path}: cannot be read (the qcow2 header is damaged).",
                                       snapshot_id=snap.id, disk=snap.disks[1].path, volume="disk1.qcow2"))
         for i, csv in enumerate(attached, start=2):
@@ -125,7 +125,7 @@ def populate(db: sqlite_utils.Database, now: datetime | None = None) -> dict:
             checks[dev] = clean
             if node == "NODE2" and day == 2 and csv == "Volume1":
                 checks[dev] = CheckResult("errors", (
-                    Finding("ntfs.mft-record", "error", "File record 41 has a bad update sequence (torn write).",
+                    Finding("ntfs.record-header", "error", "File record 41 has a bad update sequence (torn write).",
                             snapshot_id=snap.id, volume="Volume1", record=41, path="\\Data\\ledger.xlsx",
                             remedy="Restore Volume1 from NODE1's snapshot of day 3, which checks clean."),
                     Finding("ntfs.bitmap", "error", "$Bitmap marks 12 clusters free that file records use.",

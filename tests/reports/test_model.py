@@ -66,7 +66,7 @@ def test_findings_of_a_corrupt_csv_reach_the_snapshot_row(env):
     node2 = model(env).systems[1]
     bad = next(s for s in node2.snapshots if s.id == env.facts["failed_snapshot"])
     assert bad.status == "failed" and bad.csvs == ("Volume1", "Volume2")
-    assert [f.check for f in bad.findings] == ["ntfs.mft-record", "ntfs.bitmap"]
+    assert [f.check for f in bad.findings] == ["ntfs.record-header", "ntfs.bitmap"]
     assert bad.findings[0].remedy and bad.findings[0].record == 41
 
 
@@ -114,7 +114,7 @@ def test_changes_since_the_last_report_of_the_same_partner(env):
     register_snapshots(db, [snap])
     vol = Volume(0, "/dev/sda2", 2, 1048576, 60 * 2**30, "ntfs", "", "c0ffee00-0000-4000-8000-000000000002",
                  drive_letters=("C",))
-    bad = CheckResult("errors", (Finding("ntfs.mft-record", "error", "File record 5 is torn.", volume="C:"),))
+    bad = CheckResult("errors", (Finding("ntfs.record-header", "error", "File record 5 is torn.", volume="C:"),))
     save_verification(db, start_run(db, "verify"), snap, Inspection(snap.id, OsInfo(
         "Windows Server 2019 Standard", "10.0", 10, 0, "17763", "NODE1", "Server"), (vol,)), {"/dev/sda2": bad}, {})
     changes = build_model(db, title="t", partner=CONTOSO).summary.changes

@@ -117,7 +117,7 @@ def test_run_stores_checks_skips_and_findings(tmp_path):
     assert findings == {
         ("ntfs.mft-bitmap", "error", "C:", "/s/2/disk0.qcow2"),
         ("verify.unlettered-csv-checked", "info", "Volume2", "/s/2/disk1.qcow2"),
-        ("check.bitlocker", "warning", "E:", "/s/2/disk1.qcow2")}
+        ("ntfs.bitlocker", "warning", "E:", "/s/2/disk1.qcow2")}
     run = db["runs"].get(summary.run_id)
     assert run["kind"] == "verify" and run["outcome"] == "findings" and run["ended_at"]
     assert json.loads(run["counts"])["verified"] == 3
@@ -213,14 +213,14 @@ def test_appliance_failure_leaves_the_snapshot_pending_and_fails_the_run(tmp_pat
 def test_bitlocker_is_said_once_when_inspection_already_said_it(tmp_path):
     cfg, snaps = make_cfg(tmp_path), snapshots(1)
     fakes = Fakes(snaps)
-    told = Finding("inspect.bitlocker", "warning", "E: is BitLocker", snapshot_id=snaps[0].id,
+    told = Finding("ntfs.bitlocker", "warning", "E: is BitLocker", snapshot_id=snaps[0].id,
                    disk=snaps[0].disks[1].path)
     inner = fakes.inspect
     fakes.inspect = lambda *a, **k: (replace(i, errors=(told,)) for i in inner(*a, **k))
     run_verify(cfg, stages=fakes.stages())
     db = open_db(cfg["database"]["path"])
     assert [r["check_id"] for r in db.query("select check_id from findings where check_id like '%bitlocker'")] \
-        == ["inspect.bitlocker"]
+        == ["ntfs.bitlocker"]
 
 
 def test_progress_bar_on_a_terminal_and_log_lines_otherwise(caplog):

@@ -15,10 +15,10 @@ from collections import Counter
 
 import numpy as np
 
+from autoverify import findings
 from autoverify.checks import bitlocker
 from autoverify.checks.ntfs import (
     boot,
-    catalogue,
     clusters,
     files,
     indexes,
@@ -50,14 +50,12 @@ class Collector:
 
     def findings(self, names: dict[int, list]) -> tuple[Finding, ...]:
         cache: dict[int, str | None] = {}
-        out = [Finding(check=c, severity=catalogue.severity(c),
-                       message=m if c == "ntfs.bitlocker" else _sentence(m), record=r,
-                       path=namespace.path_of(r, names, cache) if r is not None else None)
+        out = [findings.make(c, m if c == "ntfs.bitlocker" else _sentence(m), record=r,
+                             path=namespace.path_of(r, names, cache) if r is not None else None)
                for c, m, r in self.items]
         for c, n in self.counts.items():
             if n > MAX_PER_CHECK:
-                out.append(Finding(check=c, severity=catalogue.severity(c),
-                                   message=f"{n - MAX_PER_CHECK} more {c} findings are not listed."))
+                out.append(findings.make(c, f"{n - MAX_PER_CHECK} more {c} findings are not listed."))
         return tuple(out)
 
 
