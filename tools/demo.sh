@@ -27,5 +27,7 @@ trap 'kill $sink 2>/dev/null' EXIT
 sleep 2
 run $AV --config config.toml report --send
 echo "demo: $(ls var/mail/new | wc -l) message(s) delivered to the local sink var/mail/new (one per partner and run)"
+step "Every finding id above, with what to do about it (the registry; also docs/findings.md)"
+run $AV findings --list
 echo
 echo "demo: done. Database: var/autoverify.db (open with sqlite3 or Datasette); reports: var/reports/"
