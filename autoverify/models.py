@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SEVERITIES = ("info", "warning", "error", "critical")
+SEVERITIES = ("info", "warning", "error", "critical")  # mildest first
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+ATTACHED = "Attached"  # CsvVolume/ClusterDisk status: its disk is in this snapshot
+
+
+def severity_rank(severity: str) -> int:
+    """0 (info) .. 3 (critical); an unknown severity ranks as a warning (never hidden, never failing)."""
+    return SEVERITY_RANK.get(severity, SEVERITY_RANK["warning"])
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ class CsvVolume:
     offset: int
     partition_number: int
     volume_guid: str  # lower-case, no braces
-    status: str  # "Attached" (its disk is in this snapshot) | "Online"
+    status: str  # ATTACHED (its disk is in this snapshot) | "Online"
     label: str = ""
 
     @property
@@ -149,6 +156,15 @@ class ClusterInfo:
     disks: tuple[ClusterDisk, ...]
     csv_volumes: tuple[CsvVolume, ...]
     shared_volumes_root: str = "C:\\ClusterStorage"
+
+    def attached_csvs(self) -> tuple[CsvVolume, ...]:
+        """The CSVs this snapshot holds (their disk is in it): the vendor's CSV column and "Last backup"."""
+        return tuple(c for c in self.csv_volumes if c.status == ATTACHED)
+
+
+def attached_csv_names(cluster: ClusterInfo | None) -> tuple[str, ...]:
+    """Sorted names of the CSVs a snapshot holds; () when inspection found no cluster."""
+    return tuple(sorted(c.name for c in cluster.attached_csvs())) if cluster else ()
 
 
 @dataclass(frozen=True)

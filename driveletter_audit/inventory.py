@@ -10,7 +10,6 @@ a CSV (by name), a role shared disk (by disk name), a local volume, or a device.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -25,9 +24,8 @@ from autoverify.models import (
     OsInfo,
     Snapshot,
     Volume,
+    attached_csv_names,
 )
-
-_ENABLE_CSV = re.compile(r"^\s*ENABLE_CSV\s*=\s*true\s*$", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -111,13 +109,6 @@ class Inventories:
     failures: tuple[NodeFailure, ...] = field(default=())
 
 
-def enable_csv_from_text(text: str | None) -> bool | None:
-    """aristos.cfg content -> whether CSV backup is on; None when there is no file."""
-    if text is None:
-        return None
-    return bool(_ENABLE_CSV.search(text))
-
-
 def _volume_name(v: Volume) -> str:
     return v.label or v.volume_guid or v.partition_guid or v.device
 
@@ -181,13 +172,6 @@ def build_inventory(node: str, cluster: str, source: str, os: OsInfo | None, ena
         history=None if history is None else tuple(sorted(history, key=lambda h: (h.taken_at, h.snapshot_id))))
 
 
-def attached_csvs(insp: Inspection) -> tuple[str, ...]:
-    """CSVs a snapshot holds: attached to the node when it was taken."""
-    names = {c.name for c in (insp.cluster.csv_volumes if insp.cluster else ()) if c.status == "Attached"}
-    names.update(v.csv_name for v in insp.volumes if v.csv_name)
-    return tuple(sorted(names))
-
-
 def from_inspections(pairs: Iterable[tuple[Snapshot, Inspection]]) -> Inventories:
     """(a): one inventory per node from its inspected snapshots; the newest gives the state."""
     by_node: dict[str, list[tuple[Snapshot, Inspection]]] = {}
@@ -207,7 +191,7 @@ def from_inspections(pairs: Iterable[tuple[Snapshot, Inspection]]) -> Inventorie
             failures.append(NodeFailure(cluster, node, f"no snapshot of {node} could be inspected."))
             continue
         snap, insp = usable[-1]
-        history = [SnapshotRecord(s.id, s.taken_at, s.kind, attached_csvs(i)) for s, i in items]
+        history = [SnapshotRecord(s.id, s.taken_at, s.kind, attached_csv_names(i.cluster)) for s, i in items]
         nodes.append(build_inventory(node, snap.cluster or (insp.cluster.name if insp.cluster else ""),
                                      f"snapshot {snap.id}", insp.os, insp.enable_csv, insp.volumes,
                                      insp.mounted_devices, insp.cluster, history,

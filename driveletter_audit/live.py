@@ -19,6 +19,7 @@ import requests
 import winrm
 from winrm.exceptions import InvalidCredentialsError, WinRMError, WinRMTransportError
 
+from autoverify.agent_config import enable_csv
 from autoverify.models import ClusterDisk, ClusterInfo, CsvVolume, OsInfo, Volume
 from driveletter_audit.inventory import (
     Inventories,
@@ -26,7 +27,6 @@ from driveletter_audit.inventory import (
     NodeInventory,
     SnapshotRecord,
     build_inventory,
-    enable_csv_from_text,
 )
 
 # One PowerShell pipeline per fact; the test listener replays recorded output keyed by these names.
@@ -144,7 +144,7 @@ def parse_node(node: str, cluster: str, outputs: Mapping[str, Any],
     """The decoded JSON of every command of one node -> its inventory."""
     info = _cluster_info(cluster, as_list(outputs.get("csvs")), as_list(outputs.get("role_disks")))
     aristos = outputs.get("aristos")
-    enable = enable_csv_from_text(aristos.get("Content") or "" if isinstance(aristos, dict) else None)
+    enable = enable_csv(aristos.get("Content") or "" if isinstance(aristos, dict) else None)
     return build_inventory(node, cluster, "live", _os(outputs.get("os")), enable,
                            _volumes(as_list(outputs.get("partitions")), as_list(outputs.get("volumes"))),
                            (), info, history)

@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlite_utils
 
+from autoverify.models import severity_rank
 from reports.changes import changes, previous_report, verified_mark
 
 STATUS_RANK = {"healthy": 0, "unchecked": 1, "pending": 1, "warning": 2, "failed": 3}
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def _finding(row: dict) -> FindingView:
 
 
 def _sorted(findings: Iterable[FindingView]) -> tuple[FindingView, ...]:
-    return tuple(sorted(findings, key=lambda f: -SEVERITY_RANK.get(f.severity, 1)))
+    return tuple(sorted(findings, key=lambda f: -severity_rank(f.severity)))
 
 
 def _system_view(db: sqlite_utils.Database, system: dict, since: str, today: date, days: int,
@@ -427,6 +427,6 @@ def _at_risk(views: Iterable[SystemView], clusters: Iterable[ClusterView]) -> tu
                 out.append((3, f"{s.id} failed: {worst_f}"))
     for c in clusters:
         for f in c.findings:
-            if SEVERITY_RANK.get(f.severity, 1) >= 2:
-                out.append((SEVERITY_RANK[f.severity], f"{c.name}: {f.message}"))
+            if severity_rank(f.severity) >= 2:
+                out.append((severity_rank(f.severity), f"{c.name}: {f.message}"))
     return tuple(msg for _, msg in sorted(out, key=lambda x: -x[0]))

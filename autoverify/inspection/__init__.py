@@ -21,7 +21,6 @@ from autoverify.discovery import disk_image
 from autoverify.guestfs_session import Settings
 from autoverify.inspection.batch import plan, prepare, run_batch
 from autoverify.inspection.history import last_backups
-from autoverify.inspection.mapping import attached_csv_names
 from autoverify.models import Inspection, Snapshot
 
 
@@ -48,4 +47,4 @@ def inspect_images(paths: Sequence[str], settings: Settings) -> Inspection:
     return next(inspect_snapshots([snap], settings, batch_size=max(1, len(disks))))
 
 
-__all__ = ["attached_csv_names", "expected_launches", "inspect_images", "inspect_snapshots", "last_backups"]
+__all__ = ["expected_launches", "inspect_images", "inspect_snapshots", "last_backups"]

@@ -9,22 +9,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from autoverify.models import Inspection, Snapshot
+from autoverify.models import ATTACHED, Inspection, Snapshot
 
 
 def _attached(item: Any) -> Iterable[tuple[str, str]]:
     """(csv_id, taken_at) for every CSV the item shows attached."""
     if isinstance(item, Mapping):
         when = item.get("last_backup") or item.get("taken_at")
-        if item.get("status") == "Attached" and when:
+        if item.get("status") == ATTACHED and when:
             yield item["csv_id"], when
         return
     when, insp = item
     taken_at = when.taken_at if isinstance(when, Snapshot) else when
     cluster = insp.cluster if isinstance(insp, Inspection) else None
-    for c in cluster.csv_volumes if cluster else ():
-        if c.status == "Attached":
-            yield c.csv_id, taken_at
+    for c in cluster.attached_csvs() if cluster else ():
+        yield c.csv_id, taken_at
 
 
 def last_backups(inspections_or_rows: Iterable[Any]) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from autoverify.models import ClusterInfo, LetterAssignment, Volume
+from autoverify.models import ATTACHED, ClusterInfo, LetterAssignment, Volume
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ def apply_cluster(volumes: tuple[Volume, ...], cluster: ClusterInfo,
     ids = disk_ids(volumes)
     names = csv_names(cluster, folders)
     csvs = tuple(replace(c, name=names.get(c.csv_id, c.name),
-                         status="Attached" if c.disk_id in ids else "Online") for c in cluster.csv_volumes)
-    disks = tuple(replace(d, status="Attached" if d.disk_id in ids else "Online") for d in cluster.disks)
+                         status=ATTACHED if c.disk_id in ids else "Online") for c in cluster.csv_volumes)
+    disks = tuple(replace(d, status=ATTACHED if d.disk_id in ids else "Online") for d in cluster.disks)
     root = cluster.shared_volumes_root.rstrip("\\")
     out = []
     for v in volumes:
@@ -86,8 +86,3 @@ def apply_cluster(volumes: tuple[Volume, ...], cluster: ClusterInfo,
                            label=v.label or csv.label))
         csvs = tuple(replace(c, label=c.label or v.label) if c.csv_id == csv.csv_id else c for c in csvs)
     return tuple(out), replace(cluster, csv_volumes=csvs, disks=disks)
-
-
-def attached_csv_names(cluster: ClusterInfo | None) -> list[str]:
-    """The Snapshots view's CSV column: names of the CSVs this snapshot holds."""
-    return sorted(c.name for c in (cluster.csv_volumes if cluster else ()) if c.status == "Attached")

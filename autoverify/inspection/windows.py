@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autoverify import agent_config
 from autoverify.inspection.volumes import guest_path
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,6 @@ HIVES = {"SYSTEM": "/Windows/System32/config/SYSTEM", "SOFTWARE": "/Windows/Syst
 AGENT_DIRS = ("/Program Files/Axcient/Replibit Agent", "/Program Files/Replibit", "/Program Files/Axcient",
               "/Program Files (x86)/Replibit", "/Program Files (x86)/Axcient/Replibit Agent")
 AGENT_GLOBS = ("/[Pp]rogram [Ff]iles*/*/[Aa]ristos.cfg", "/[Pp]rogram [Ff]iles*/*/*/[Aa]ristos.cfg")
-ENABLE_CSV = re.compile(r"^\s*ENABLE_CSV\s*=\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 MOUNT_POINT_TAG = 0xA0000003
 VOLUME_GUID = re.compile(r"Volume\{([0-9a-fA-F-]{36})\}")
 
@@ -49,11 +49,10 @@ def _agent_config(g) -> tuple[bool | None, str | None]:
             pass
     for cfg in candidates:
         try:
-            text = g.read_file(cfg).decode("utf-8", errors="replace")
+            text = agent_config.decode_config(g.read_file(cfg))
         except RuntimeError:
             continue
-        m = ENABLE_CSV.search(text)
-        return bool(m and m.group(1).strip().lower() == "true"), cfg
+        return agent_config.enable_csv(text), cfg
     agent_dir = any(guest_path(g, d) for d in AGENT_DIRS)
     return (False, None) if agent_dir else (None, None)
 

@@ -9,10 +9,17 @@ from dataclasses import asdict
 
 import sqlite_utils
 
-from autoverify.models import CheckResult, Finding, Inspection, Snapshot, Volume
+from autoverify.models import (
+    ATTACHED,
+    CheckResult,
+    Finding,
+    Inspection,
+    Snapshot,
+    Volume,
+    attached_csv_names,
+    severity_rank,
+)
 from autoverify.store.db import now, transaction
-
-SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
 
 def register_snapshots(db: sqlite_utils.Database, snapshots: Iterable[Snapshot]) -> int:
@@ -56,7 +63,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, outcome: str, counts: dic
 
 def snapshot_status(findings: Iterable[Finding], checks: Iterable[CheckResult]) -> str:
     """healthy / warning / failed: the worst of the findings and check verdicts."""
-    worst = max((SEVERITY_RANK.get(f.severity, 1) for f in findings), default=0)
+    worst = max((severity_rank(f.severity) for f in findings), default=0)
     for c in checks:
         worst = max(worst, 2 if c.status == "errors" else 0)
     return "failed" if worst >= 2 else "warning" if worst == 1 else "healthy"
@@ -97,15 +104,14 @@ def save_verification(db: sqlite_utils.Database, run_id: int, snap: Snapshot, in
                 {"snapshot_id": sid, "csv_id": c.csv_id, "cluster": cl.name, "name": c.name,
                  "disk_name": c.disk_name, "disk_id": c.disk_id, "offset": c.offset,
                  "partition_number": c.partition_number, "volume_guid": c.volume_guid, "status": c.status,
-                 "label": c.label, "last_backup": snap.taken_at if c.status == "Attached" else None}
+                 "label": c.label, "last_backup": snap.taken_at if c.status == ATTACHED else None}
                 for c in cl.csv_volumes])
         db["findings"].insert_all([finding_row(f, run_id, "inspect" if f in insp.errors else "check",
                                                insp.cluster.name if insp.cluster else snap.cluster)
                                    for f in findings])
         os_ = insp.os
-        csvs = sorted(c.name for c in (insp.cluster.csv_volumes if insp.cluster else ()) if c.status == "Attached")
         db["snapshots"].update(sid, {
-            "verified_at": now(), "run_id": run_id, "status": status, "csvs": json.dumps(csvs),
+            "verified_at": now(), "run_id": run_id, "status": status, "csvs": json.dumps(attached_csv_names(insp.cluster)),
             "os_product": os_.product_name if os_ else None, "os_version": os_.version if os_ else None,
             "os_build": os_.build if os_ else None, "hostname": os_.hostname if os_ else None,
             "installation_type": os_.installation_type if os_ else None,

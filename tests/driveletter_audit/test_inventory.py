@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from autoverify.models import (
     ClusterDisk,
     ClusterInfo,
@@ -15,7 +13,7 @@ from autoverify.models import (
     Volume,
 )
 from autoverify.store import open_db, register_snapshots, save_verification, start_run
-from driveletter_audit.inventory import LetterUse, enable_csv_from_text, from_inspections, from_store
+from driveletter_audit.inventory import LetterUse, from_inspections, from_store
 
 V1_GUID, SHARE_GUID, DATA_GUID, C_GUID = ("d18f9c25-88c9-4d67-bf2f-d88492bb3952", "5a5a5a5a-0000-4000-8000-000000000001",
                                           "da7ada7a-0000-4000-8000-000000000002", "c0c0c0c0-0000-4000-8000-000000000003")
@@ -86,10 +84,3 @@ def test_a_node_whose_snapshots_all_failed_inspection_is_a_failure():
     snap, _ = pairs()[0]
     invs = from_inspections([(snap, Inspection(snap.id, None, ()))])
     assert invs.nodes == () and invs.failures[0].reason == "no snapshot of NODE2 could be inspected."
-
-
-@pytest.mark.parametrize(("text", "want"), [
-    (None, None), ("", False), ("[agent]\r\nENABLE_CSV=true\r\n", True), ("enable_csv = TRUE", True),
-    ("ENABLE_CSV=false", False), ("#ENABLE_CSV=true", False), ("XENABLE_CSV=true", False)])
-def test_enable_csv_from_aristos_cfg(text, want):
-    assert enable_csv_from_text(text) is want

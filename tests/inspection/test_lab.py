@@ -11,7 +11,8 @@ from images import digest
 
 from autoverify import guestfs_session
 from autoverify.discovery import discover
-from autoverify.inspection import attached_csv_names, inspect_snapshots, last_backups
+from autoverify.inspection import inspect_snapshots, last_backups
+from autoverify.models import attached_csv_names
 
 LAB_BATCH = 32  # the lab's 27 disks in one appliance
 VOLUME_FIELDS = ("offset", "size", "filesystem", "label", "volume_guid", "partition_guid", "disk_guid", "bootable",
@@ -57,7 +58,7 @@ def test_snapshots_match_manifest(lab_run, manifest):
         got_os = {k: getattr(o, k) for k in expected["os"]}
         assert got_os == expected["os"], expected["id"]
         assert insp.enable_csv is expected["enable_csv"], expected["id"]
-        assert attached_csv_names(insp.cluster) == sorted(expected["csvs"]), expected["id"]
+        assert list(attached_csv_names(insp.cluster)) == sorted(expected["csvs"]), expected["id"]
 
 
 def test_volumes_match_manifest(lab_run, manifest):

@@ -6,7 +6,7 @@ import pytest
 from images import mount_point
 
 from autoverify.inspection import last_backups
-from autoverify.inspection.mapping import apply_cluster, apply_mounted_devices, attached_csv_names, csv_names
+from autoverify.inspection.mapping import apply_cluster, apply_mounted_devices, csv_names
 from autoverify.inspection.windows import mount_point_target
 from autoverify.models import (
     ClusterDisk,
@@ -16,6 +16,7 @@ from autoverify.models import (
     LetterAssignment,
     Snapshot,
     Volume,
+    attached_csv_names,
 )
 
 D1, D2 = "41a4e9d6-472e-4777-ad08-953687110317", "e62f2b36-b735-43fd-8b8f-d854a9147f13"
@@ -70,7 +71,7 @@ def test_apply_cluster_marks_attached_csvs():
     assert [(c.name, c.status, c.label) for c in cl.csv_volumes] == [("Volume1", "Attached", "Vol1"),
                                                                      ("Volume2", "Online", "")]
     assert [d.status for d in cl.disks] == ["Attached", "Online"]
-    assert attached_csv_names(cl) == ["Volume1"]
+    assert attached_csv_names(cl) == ("Volume1",) and attached_csv_names(None) == ()
 
 
 def test_last_backups_from_inspections_and_rows():
