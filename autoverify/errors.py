@@ -5,7 +5,18 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2  # bad configuration or command line; a second scheduler
-EXIT_OPERATIONAL = 3  # the run itself failed (also: command not built yet)
+EXIT_OPERATIONAL = 3  # the run itself failed
+
+# A run's outcome (runs.outcome) -> the exit code of the command that ran it. "stopped":
+# a stop request ended the run early and the next run takes what is left; "skipped": the
+# scheduler was stopping before the job began.
+EXIT_BY_OUTCOME = {"ok": EXIT_OK, "stopped": EXIT_OK, "skipped": EXIT_OK, "findings": EXIT_FINDINGS,
+                   "failed": EXIT_OPERATIONAL}
+
+
+def outcome_exit_code(outcome: str) -> int:
+    """The exit code for a run's outcome; an outcome this table does not know is a failure."""
+    return EXIT_BY_OUTCOME.get(outcome, EXIT_OPERATIONAL)
 
 
 class AutoVerifyError(Exception):
@@ -24,12 +35,6 @@ class AlreadyRunning(AutoVerifyError):
     """Another scheduler holds this database."""
 
     exit_code = EXIT_USAGE
-
-
-class NotBuiltYet(AutoVerifyError):
-    """A documented command whose capability has not landed yet."""
-
-    exit_code = EXIT_OPERATIONAL
 
 
 class ImageError(AutoVerifyError):

@@ -18,20 +18,15 @@ from pathlib import Path
 
 from autoverify import store
 from autoverify.cron import cron_trigger, crontab_days  # noqa: F401 - re-exported
-from autoverify.errors import (
-    EXIT_FINDINGS,
-    EXIT_OK,
-    EXIT_OPERATIONAL,
-    AutoVerifyError,
-)
+from autoverify.errors import EXIT_OK, AutoVerifyError, outcome_exit_code
 from autoverify.locks import exclusive_lock
 from autoverify.verify import run_verify
+from driveletter_audit.cli import audit_from_config
+from reports.publish import publish
 
 log = logging.getLogger(__name__)
 
 JOB_NAMES = ("verify", "report", "audit")
-EXIT_BY_OUTCOME = {"ok": EXIT_OK, "stopped": EXIT_OK, "skipped": EXIT_OK, "findings": EXIT_FINDINGS,
-                   "failed": EXIT_OPERATIONAL}
 
 
 @dataclass(frozen=True)
@@ -82,31 +77,9 @@ def verify_job(cfg, stop: threading.Event) -> JobResult:
     return JobResult(s.outcome, s.counts, s.message, s.run_id)
 
 
-def _library(module: str, name: str):
-    """A stage's public function, or None while that stage is not built (the job is then skipped)."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
-    except AttributeError:
-        return None
-
-
-def _skipped(kind: str, what: str) -> JobResult:
-    log.info("%s job skipped: %s is not built yet", kind, what)
-    return JobResult("skipped", {}, f"{what} is not built yet")
-
-
 def report_job(cfg, stop: threading.Event) -> JobResult:
     """Render every partner's report and mail it (as `autoverify report --send`)."""
     def body() -> JobResult:
-        publish = _library("reports.publish", "publish")
-        if publish is None:
-            return _skipped("report", "reports.publish")
         db = store.open_db(cfg["database"]["path"])
         try:
             pub = publish(db, cfg, send=bool(cfg["partners"]))
@@ -124,10 +97,7 @@ def report_job(cfg, stop: threading.Event) -> JobResult:
 def audit_job(cfg, stop: threading.Event) -> JobResult:
     """The drive-letter audit of every configured cluster over the stored snapshots."""
     def body() -> JobResult:
-        audit = _library("driveletter_audit.cli", "audit_from_config")
-        if audit is None:
-            return _skipped("audit", "driveletter_audit")
-        result = audit(cfg)
+        result = audit_from_config(cfg)
         counts = {"clusters": len(result.clusters), "findings": sum(len(c.findings) for c in result.clusters)}
         outcome = "failed" if result.could_not_audit else "ok" if result.compliant else "findings"
         return JobResult(outcome, counts)
@@ -186,7 +156,7 @@ def serve(cfg, stop: threading.Event, run_now: str | None = None, once: bool = F
     with scheduler_lock(cfg["database"]["path"]) as lock:
         runner = Runner(cfg, stop, jobs)
         if once and run_now:
-            return EXIT_BY_OUTCOME.get(runner(run_now).outcome, EXIT_OPERATIONAL)
+            return outcome_exit_code(runner(run_now).outcome)
         scheduler = build_scheduler(cfg, runner, run_now)
         scheduler.start()
         for job in scheduler.get_jobs():

@@ -1,20 +1,24 @@
 """`autoverify` command line: parse, call one library function per command, map errors to exit codes.
 
 Each command's handler lives in its own module (`autoverify/cli/<name>_cmd.py`) as
-`run(args) -> int`; this file only builds the parser and dispatches. Exit codes and JSON
+`run(args) -> int`, imported here directly (a missing module is an import error, never a
+command that quietly does nothing); this file only builds the parser and dispatches. Exit codes and JSON
 keys follow docs/cli.md (shared contract with MSP scripts).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Callable
 
+import driveletter_audit.cli as audit_cmd
+from autoverify.cli import chkdsk_cmd, inspect_cmd, lab_cmd, report_cmd, schedule_cmd, verify_cmd
 from autoverify.config import load_config
-from autoverify.errors import EXIT_OPERATIONAL, EXIT_USAGE, AutoVerifyError, NotBuiltYet
+from autoverify.errors import EXIT_OPERATIONAL, EXIT_USAGE, AutoVerifyError
+
+Handler = Callable[[argparse.Namespace], int]
 
 EXIT_CODES_HELP = """exit codes:
   0  success / all healthy / clean
@@ -24,10 +28,6 @@ EXIT_CODES_HELP = """exit codes:
   4  chkdsk: errors found on the volume
   8  chkdsk: the volume could not be checked (not NTFS, BitLocker, unreadable)
 """
-
-
-NEEDS_CONFIG = {"autoverify.cli.verify_cmd", "autoverify.cli.report_cmd", "autoverify.cli.schedule_cmd",
-                "driveletter_audit.cli"}
 
 
 def _common() -> argparse.ArgumentParser:
@@ -47,10 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "audit drive letters, report.", epilog=EXIT_CODES_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, help_: str, handler: str) -> argparse.ArgumentParser:
+    def add(name: str, help_: str, handler: Handler, needs_config: bool = False) -> argparse.ArgumentParser:
+        """`needs_config`: the command works on the store, so config.toml is validated first."""
         p = sub.add_parser(name, parents=[common], help=help_, description=help_,
                            formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXIT_CODES_HELP)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler, needs_config=needs_config)
         return p
 
     lab = sub.add_parser("lab", parents=[common], help="the built-in sample cluster lab",
@@ -60,33 +61,33 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Build the deterministic sample cluster snapshot store and DIR/manifest.json.")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--force", action="store_true", help="rebuild even if DIR already holds a complete lab")
-    p.set_defaults(handler="autoverify.cli.lab_cmd:build")
+    p.set_defaults(handler=lab_cmd.build, needs_config=False)
 
     p = add("verify", "discover snapshots in the store and verify each one not verified yet",
-            "autoverify.cli.verify_cmd:run")
+            verify_cmd.run, needs_config=True)
     p.add_argument("--system", metavar="NAME", help="only this protected system")
     p.add_argument("--snapshot", metavar="ID", help="only this snapshot")
     p.add_argument("--all", action="store_true", help="re-verify every snapshot")
 
     p = add("inspect", "treat the images as the disks of ONE snapshot and print what inspection sees",
-            "autoverify.cli.inspect_cmd:inspect")
+            inspect_cmd.inspect)
     p.add_argument("images", nargs="+", metavar="IMAGE")
 
-    p = add("chkdsk", "read-only NTFS consistency check of one volume", "autoverify.cli.chkdsk_cmd:run")
+    p = add("chkdsk", "read-only NTFS consistency check of one volume", chkdsk_cmd.run)
     p.add_argument("image", metavar="IMAGE")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--partition", type=int, metavar="N", help="partition N of a disk image")
     where.add_argument("--offset", type=int, metavar="BYTES", help="byte offset of the volume in the image")
 
-    p = add("letters", "decode MountedDevices of a SYSTEM hive file", "autoverify.cli.inspect_cmd:letters")
+    p = add("letters", "decode MountedDevices of a SYSTEM hive file", inspect_cmd.letters)
     p.add_argument("--system-hive", required=True, metavar="PATH")
 
     p = add("audit-letters", "drive-letter and CSV compliance of every configured cluster",
-            "driveletter_audit.cli:run")
+            audit_cmd.run, needs_config=True)
     p.add_argument("--live", action="store_true", help="ask the nodes over WinRM instead of the snapshots")
     p.add_argument("--before-seeding", action="store_true", help="seeding readiness per node")
 
-    p = add("report", "render the HTML health report (and --send it)", "autoverify.cli.report_cmd:run")
+    p = add("report", "render the HTML health report (and --send it)", report_cmd.run, needs_config=True)
     p.add_argument("--out", metavar="PATH", help="folder or file to write")
     p.add_argument("--partner", metavar="NAME", help="only this partner's report")
     p.add_argument("--send", action="store_true", help="email each partner its report")
@@ -96,22 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="print the table (the default)")
 
     p = add("schedule", "run the scheduler in the foreground (nightly verify, report, audit)",
-            "autoverify.cli.schedule_cmd:run")
+            schedule_cmd.run, needs_config=True)
     p.add_argument("--run-now", metavar="JOB", choices=("verify", "report", "audit"),
                    help="run one job now, then keep scheduling")
     p.add_argument("--once", action="store_true", help="with --run-now: run the job and exit")
     return parser
-
-
-def resolve(handler: str) -> Callable[[argparse.Namespace], int]:
-    module_name, func = handler.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            raise NotBuiltYet("this command is not built yet.") from None
-        raise
-    return getattr(module, func)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,10 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        # Commands that work on the store validate config.toml first, before anything else
-        # (a broken config is exit 2 even for a command not built yet).
-        args.cfg = load_config(args.config) if args.handler.split(":")[0] in NEEDS_CONFIG else None
-        return resolve(args.handler)(args)
+        # Commands that work on the store validate config.toml first, before anything else.
+        args.cfg = load_config(args.config) if args.needs_config else None
+        handler: Handler = args.handler
+        return handler(args)
     except AutoVerifyError as exc:
         print(f"autoverify: {exc}", file=sys.stderr)
         return exc.exit_code

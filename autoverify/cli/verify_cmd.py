@@ -15,12 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from autoverify.config import load_config
-from autoverify.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
+from autoverify.errors import outcome_exit_code
 from autoverify.verify import Selection, VerifySummary, run_verify
 
 log = logging.getLogger("autoverify.verify")
-
-EXIT_BY_OUTCOME = {"ok": EXIT_OK, "stopped": EXIT_OK, "findings": EXIT_FINDINGS, "failed": EXIT_OPERATIONAL}
 
 
 @contextmanager
@@ -77,4 +75,4 @@ def run(args) -> int:
         print(json.dumps(summary_json(summary), indent=2))
     if summary.outcome == "failed":
         print(f"autoverify: the verify run failed: {summary.message}", file=sys.stderr)
-    return EXIT_BY_OUTCOME[summary.outcome]
+    return outcome_exit_code(summary.outcome)

@@ -5,6 +5,7 @@ No appliance here: jobs are small functions; the real jobs over the lab are in t
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -101,13 +102,20 @@ def test_runner_runs_one_job_at_a_time_and_skips_when_stopping(tmp_path):
     assert runner("verify").outcome == "skipped"
 
 
-def test_a_job_run_is_a_runs_row_and_a_missing_stage_is_skipped(tmp_path, monkeypatch):
+def test_a_job_run_is_a_runs_row(tmp_path):
     cfg = make_cfg(tmp_path)
-    monkeypatch.setitem(sys.modules, "reports.publish", None)  # as if reports were not built yet
     res = report_job(cfg, threading.Event())
-    assert res.outcome == "skipped" and res.message == "reports.publish is not built yet"
     row = open_db(cfg["database"]["path"])["runs"].get(res.run_id)
-    assert row["kind"] == "report" and row["outcome"] == "skipped" and row["ended_at"] >= row["started_at"]
+    assert (row["kind"], row["outcome"]) == ("report", res.outcome) and row["ended_at"] >= row["started_at"]
+    assert json.loads(row["counts"]) == res.counts and res.counts["sent"] == 0
+
+
+def test_a_missing_stage_is_an_import_error_not_a_skipped_job(monkeypatch):
+    """The scheduler imports every job's stage up front: without one it does not start (no exit 0 doing nothing)."""
+    monkeypatch.delitem(sys.modules, "autoverify.scheduling")
+    monkeypatch.setitem(sys.modules, "reports.publish", None)  # as if reports/publish.py were missing
+    with pytest.raises(ImportError, match="reports.publish"):
+        importlib.import_module("autoverify.scheduling")
 
 
 def test_a_failing_stage_is_a_failed_run_not_a_dead_scheduler(tmp_path):
