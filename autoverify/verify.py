@@ -5,7 +5,8 @@ disks), so every selected snapshot goes to `inspect_snapshots` in one stream; th
 checker reads volumes through qemu-nbd, outside the appliance; each snapshot's results
 are written in ONE transaction, so a crash or a stop leaves every snapshot either fully
 stored (with `verified_at`) or untouched, and the next run takes what is left.
-The stages are parameters (defaulting to the real ones) so tests can inject fakes.
+The stages are plain functions of their own modules, called in order by `_verify_all` and
+`_verify_snapshot`; tests replace one at its module (e.g. `readers.open_reader`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from autoverify import findings, store
+from autoverify import discovery, findings, inspection, readers, store
+from autoverify.checks import ntfs
 from autoverify.errors import EXIT_USAGE, AutoVerifyError
 from autoverify.guestfs_session import Settings
 from autoverify.locks import exclusive_lock
@@ -26,10 +27,6 @@ from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snaps
 
 log = logging.getLogger(__name__)
 
-Discover = Callable[[Path], list[Snapshot]]
-Inspect = Callable[..., Iterator[Inspection]]
-Check = Callable[[object], CheckResult]
-OpenReader = Callable[..., AbstractContextManager]
 Progress = Callable[[int, int, str, str], None]  # (done, total, snapshot id, status)
 
 
@@ -88,43 +85,6 @@ class VerifySummary:
                 f"{c['new']} new in the store, {self.seconds:.0f} s")
 
 
-# --- stage defaults (imported lazily: the stages are written in parallel) -------------------
-
-def _discover(root: Path) -> list[Snapshot]:
-    from autoverify.discovery import discover
-
-    return discover(root)
-
-
-def _inspect(snapshots: Sequence[Snapshot], settings: Settings, batch_size: int = 8,
-             snapshot_timeout: int = 600) -> Iterator[Inspection]:
-    from autoverify.inspection import inspect_snapshots
-
-    return inspect_snapshots(snapshots, settings, batch_size=batch_size, snapshot_timeout=snapshot_timeout)
-
-
-def _check(reader) -> CheckResult:
-    from autoverify.checks.ntfs import check_ntfs
-
-    return check_ntfs(reader)
-
-
-def _open_reader(disk: DiskImage, offset: int = 0, size: int | None = None):
-    from autoverify.readers import open_reader
-
-    return open_reader(disk, offset, size)
-
-
-@dataclass(frozen=True)
-class Stages:
-    """The pipeline's collaborators; tests replace some of them."""
-
-    discover: Discover = _discover
-    inspect: Inspect = _inspect
-    check: Check = _check
-    open_reader: OpenReader = _open_reader
-
-
 # --- one run ----------------------------------------------------------------------------------
 
 def run_lock(db_path: str | Path):
@@ -135,7 +95,7 @@ def run_lock(db_path: str | Path):
 
 
 def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | None = None,
-               progress: Progress | None = None, stages: Stages = Stages()) -> VerifySummary:
+               progress: Progress | None = None) -> VerifySummary:
     """Verify the selected snapshots of the configured store; see the module docstring.
 
     `stop` is checked between snapshots: once set, the snapshot in hand is finished (or
@@ -146,19 +106,18 @@ def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | 
     with run_lock(db_path):
         db = store.open_db(db_path)
         try:
-            return _run(cfg, db, selection, stop, progress, stages)
+            return _run(cfg, db, selection, stop, progress)
         finally:
             db.close()
 
 
-def _run(cfg, db, selection: Selection, stop: threading.Event, progress: Progress | None,
-         stages: Stages) -> VerifySummary:
+def _run(cfg, db, selection: Selection, stop: threading.Event, progress: Progress | None) -> VerifySummary:
     started = time.monotonic()
     root = Path(cfg["store"]["root"])
     if not root.is_dir():
         raise AutoVerifyError(f"{root}: the snapshot store (store.root) is not a folder.")
     try:
-        discovered = stages.discover(root)
+        discovered = discovery.discover(root)
     except OSError as exc:
         raise AutoVerifyError(f"{exc.filename or root}: the snapshot store cannot be read "
                               f"({exc.strerror or exc}).") from None
@@ -172,7 +131,7 @@ def _run(cfg, db, selection: Selection, stop: threading.Event, progress: Progres
     outcome, message = "ok", ""
     try:
         if chosen and not stop.is_set():
-            _verify_all(cfg, db, run_id, chosen, stop, progress, stages, state)
+            _verify_all(cfg, db, run_id, chosen, stop, progress, state)
     except AutoVerifyError as exc:
         outcome, message = "failed", str(exc)
         log.error("verify run %d failed: %s", run_id, exc)
@@ -230,30 +189,20 @@ def _select(db, by_id: dict[str, Snapshot], sel: Selection, limit: int) -> list[
 
 
 def _verify_all(cfg, db, run_id: int, chosen: list[Snapshot], stop: threading.Event,
-                progress: Progress | None, stages: Stages, state: _RunState) -> None:
+                progress: Progress | None, state: _RunState) -> None:
+    """Inspect the chosen snapshots in one stream (batched appliances); verify and store each as it comes."""
     g = cfg["guestfs"]
     by_id = {s.id: s for s in chosen}
-    stream = stages.inspect(chosen, Settings.from_config(cfg), batch_size=g["batch_size"],
-                            snapshot_timeout=g["snapshot_timeout"])
+    stream = inspection.inspect_snapshots(chosen, Settings.from_config(cfg), batch_size=g["batch_size"],
+                                          snapshot_timeout=g["snapshot_timeout"])
     try:
         for insp in stream:
             snap = by_id[insp.snapshot_id]
-            operational = [f for f in insp.errors if f.check in OPERATIONAL]
-            if operational:  # not a verdict on the snapshot: leave it pending for the next run
-                state.operational.append(operational[0].message)
-                log.error("%s stays pending: %s", snap.id, operational[0].message)
+            if _left_pending(snap, insp, state):
                 continue
-            checks, skipped, extra = check_volumes(snap, insp, cfg["verify"]["check_unlettered_csvs"], stages)
-            if stop.is_set() and _cut_short(insp, checks):
-                log.info("%s: abandoned without writing (the stop request cut its inspection or reads)", snap.id)
+            status = _verify_snapshot(cfg, db, run_id, snap, insp, stop, state)
+            if status is None:
                 break
-            status = store.save_verification(db, run_id, snap, insp, checks, skipped, extra)
-            state.statuses[snap.id] = status
-            state.checked += sum(1 for c in checks.values() if c.status != "unchecked")
-            state.skipped += len(skipped)
-            state.findings += sum(1 for f in (*insp.errors, *extra, *(x for c in checks.values()
-                                                                    for x in c.findings))
-                                  if f.severity != "info")
             _report(progress, state, snap.id, status)
             if stop.is_set():
                 log.info("stop requested: ending the run after %s", snap.id)
@@ -262,6 +211,34 @@ def _verify_all(cfg, db, run_id: int, chosen: list[Snapshot], stop: threading.Ev
         close = getattr(stream, "close", None)
         if close:
             close()  # shuts the batch's appliance down when we leave early
+
+
+def _left_pending(snap: Snapshot, insp: Inspection, state: _RunState) -> bool:
+    """An operational failure (the appliance did not start) is no verdict: the next run takes the snapshot."""
+    operational = [f for f in insp.errors if f.check in OPERATIONAL]
+    if operational:
+        state.operational.append(operational[0].message)
+        log.error("%s stays pending: %s", snap.id, operational[0].message)
+    return bool(operational)
+
+
+def _verify_snapshot(cfg, db, run_id: int, snap: Snapshot, insp: Inspection, stop: threading.Event,
+                     state: _RunState) -> str | None:
+    """Check one inspected snapshot's volumes and store everything in one transaction; return its status.
+
+    None: abandoned without writing, because the stop request cut its inspection or reads.
+    """
+    checks, skipped, extra = check_volumes(snap, insp, cfg["verify"]["check_unlettered_csvs"])
+    if stop.is_set() and _cut_short(insp, checks):
+        log.info("%s: abandoned without writing (the stop request cut its inspection or reads)", snap.id)
+        return None
+    status = store.save_verification(db, run_id, snap, insp, checks, skipped, extra)
+    state.statuses[snap.id] = status
+    state.checked += sum(1 for c in checks.values() if c.status != "unchecked")
+    state.skipped += len(skipped)
+    state.findings += sum(1 for f in (*insp.errors, *extra, *(x for c in checks.values() for x in c.findings))
+                          if f.severity != "info")
+    return status
 
 
 def _cut_short(insp: Inspection, checks: dict[str, CheckResult]) -> bool:
@@ -294,8 +271,8 @@ def check_plan(v: Volume, check_unlettered_csvs: bool) -> str | None:
     return "no drive letter (the vendor's verification skips it too)"
 
 
-def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool,
-                  stages: Stages = Stages()) -> tuple[dict[str, CheckResult], dict[str, str], list[Finding]]:
+def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool
+                  ) -> tuple[dict[str, CheckResult], dict[str, str], list[Finding]]:
     """Check every lettered NTFS volume (and unlettered CSVs); return checks, skips, extra findings."""
     checks: dict[str, CheckResult] = {}
     skipped: dict[str, str] = {}
@@ -318,18 +295,18 @@ def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool,
             extra.append(findings.make("verify.unlettered-csv-checked",
                                        f"{volume_name(v)} has no drive letter: the vendor's verification skips "
                                        "it; AutoVerify checked it.", **where))
-        checks[v.device] = _check_one(v, disk, where, stages)
+        checks[v.device] = _check_one(v, disk, where)
     return checks, skipped, extra
 
 
-def _check_one(v: Volume, disk: DiskImage | None, where: dict, stages: Stages) -> CheckResult:
+def _check_one(v: Volume, disk: DiskImage | None, where: dict) -> CheckResult:
     if disk is None:
         return _unchecked(f"{volume_name(v)}: inspection placed it on disk {v.disk_index}, which the snapshot "
                           "does not have.", where)
     started = time.monotonic()
     try:
-        with stages.open_reader(disk, v.offset, v.size) as reader:
-            result = stages.check(reader)
+        with readers.open_reader(disk, v.offset, v.size) as reader:
+            result = ntfs.check_ntfs(reader)
     except AutoVerifyError as exc:
         return _unchecked(f"{volume_name(v)} could not be read: {exc}", where)
     except OSError as exc:
@@ -341,8 +318,6 @@ def _check_one(v: Volume, disk: DiskImage | None, where: dict, stages: Stages) -
 
 def _locate(f: Finding, where: dict) -> Finding:
     """The checker is pure over bytes: tell its findings which snapshot/disk/volume they are about."""
-    from dataclasses import replace
-
     return replace(f, **{k: getattr(f, k) or val for k, val in where.items()})
 
 

@@ -2,6 +2,8 @@
 
 The real stages (libguestfs inspection, the NTFS checker) are exercised over the lab in
 test_lab.py; here: which volumes get checked, what is stored, once-only, stop, selection.
+The fakes replace each stage's function at its own module (discovery.discover,
+inspection.inspect_snapshots, readers.open_reader, checks.ntfs.check_ntfs).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from autoverify import discovery, inspection, readers
+from autoverify.checks import ntfs
 from autoverify.cli.verify_cmd import progress_printer
 from autoverify.config import Config, validate
 from autoverify.errors import AlreadyRunning
 from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snapshot, Volume
 from autoverify.store import open_db
-from autoverify.verify import Selection, Stages, UnknownSnapshot, check_plan, run_lock, run_verify
+from autoverify.verify import Selection, UnknownSnapshot, check_plan, run_lock, run_verify
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,9 +70,13 @@ class Fakes:
         self.reads: list[tuple[str, int]] = []
         self.on_inspect = None
 
-    def stages(self) -> Stages:
-        return Stages(discover=lambda root: list(self.snaps), inspect=self.inspect, check=self.check,
-                      open_reader=self.open_reader)
+    def install(self, monkeypatch) -> Fakes:
+        """Put the fakes in place of the real stages; a test may swap one of them (e.g. self.inspect) later."""
+        monkeypatch.setattr(discovery, "discover", lambda root: list(self.snaps))
+        monkeypatch.setattr(inspection, "inspect_snapshots", lambda *a, **k: self.inspect(*a, **k))
+        monkeypatch.setattr(readers, "open_reader", lambda *a, **k: self.open_reader(*a, **k))
+        monkeypatch.setattr(ntfs, "check_ntfs", lambda reader: self.check(reader))
+        return self
 
     def inspect(self, snaps, settings, batch_size=8, snapshot_timeout=600):
         for s in snaps:
@@ -98,9 +106,9 @@ def test_plan_checks_lettered_ntfs_and_unlettered_csvs_only():
     assert "check_unlettered_csvs" in check_plan(VOLUMES[3], False)
 
 
-def test_run_stores_checks_skips_and_findings(tmp_path):
-    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(), corrupt={"2"})
-    summary = run_verify(cfg, stages=fakes.stages())
+def test_run_stores_checks_skips_and_findings(tmp_path, monkeypatch):
+    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(), corrupt={"2"}).install(monkeypatch)
+    summary = run_verify(cfg)
     assert summary.outcome == "findings" and summary.verified == 3 and summary.left == 0
     assert summary.statuses == {"NODE2/2026-11-21T0100": "warning", "NODE1/2026-11-22T0100": "failed",
                                 "NODE2/2026-11-23T0100": "warning"}  # warning: the BitLocker volume
@@ -123,101 +131,104 @@ def test_run_stores_checks_skips_and_findings(tmp_path):
     assert json.loads(run["counts"])["verified"] == 3
 
 
-def test_each_snapshot_verified_once_and_new_ones_picked_up(tmp_path):
+def test_each_snapshot_verified_once_and_new_ones_picked_up(tmp_path, monkeypatch):
     cfg, snaps = make_cfg(tmp_path), snapshots(3)
-    fakes = Fakes(snaps[:2])
-    run_verify(cfg, stages=fakes.stages())
+    fakes = Fakes(snaps[:2]).install(monkeypatch)
+    run_verify(cfg)
     fakes.snaps = snaps  # a third snapshot arrives in the store
-    second = run_verify(cfg, stages=fakes.stages())
+    second = run_verify(cfg)
     assert fakes.inspected == [s.id for s in snaps]  # each inspected exactly once
     assert second.new == 1 and second.verified == 1
-    third = run_verify(cfg, stages=fakes.stages())
+    third = run_verify(cfg)
     assert third.selected == 0 and third.outcome == "ok" and len(fakes.inspected) == 3
 
 
-def test_selection_all_system_snapshot_and_unknown_names(tmp_path):
-    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(3))
-    run_verify(cfg, stages=fakes.stages())
-    assert run_verify(cfg, Selection(all=True), stages=fakes.stages()).verified == 3
-    assert run_verify(cfg, Selection(all=True, system="NODE1"), stages=fakes.stages()).verified == 1
-    assert list(run_verify(cfg, Selection(snapshot="NODE2/2026-11-23T0100"), stages=fakes.stages()).statuses) \
+def test_selection_all_system_snapshot_and_unknown_names(tmp_path, monkeypatch):
+    cfg = make_cfg(tmp_path)
+    Fakes(snapshots(3)).install(monkeypatch)
+    run_verify(cfg)
+    assert run_verify(cfg, Selection(all=True)).verified == 3
+    assert run_verify(cfg, Selection(all=True, system="NODE1")).verified == 1
+    assert list(run_verify(cfg, Selection(snapshot="NODE2/2026-11-23T0100")).statuses) \
         == ["NODE2/2026-11-23T0100"]
     with pytest.raises(UnknownSnapshot, match="'NODE9/x' is not in the store"):
-        run_verify(cfg, Selection(snapshot="NODE9/x"), stages=fakes.stages())
+        run_verify(cfg, Selection(snapshot="NODE9/x"))
     with pytest.raises(UnknownSnapshot, match="system 'NODE9'"):
-        run_verify(cfg, Selection(system="NODE9"), stages=fakes.stages())
+        run_verify(cfg, Selection(system="NODE9"))
 
 
-def test_max_snapshots_limits_a_run(tmp_path):
-    cfg, fakes = make_cfg(tmp_path, max_snapshots=2), Fakes(snapshots(3))
-    first = run_verify(cfg, stages=fakes.stages())
-    assert first.verified == 2 and run_verify(cfg, stages=fakes.stages()).verified == 1
+def test_max_snapshots_limits_a_run(tmp_path, monkeypatch):
+    cfg = make_cfg(tmp_path, max_snapshots=2)
+    Fakes(snapshots(3)).install(monkeypatch)
+    first = run_verify(cfg)
+    assert first.verified == 2 and run_verify(cfg).verified == 1
 
 
-def test_stop_finishes_the_current_snapshot_and_leaves_the_rest_pending(tmp_path):
-    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(3))
+def test_stop_finishes_the_current_snapshot_and_leaves_the_rest_pending(tmp_path, monkeypatch):
+    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(3)).install(monkeypatch)
     stop = threading.Event()
     fakes.on_inspect = lambda s: stop.set()  # the signal arrives while the first one is inspected
-    summary = run_verify(cfg, stop=stop, stages=fakes.stages())
+    summary = run_verify(cfg, stop=stop)
     assert summary.outcome == "stopped" and summary.verified == 1 and summary.left == 2
     db = open_db(cfg["database"]["path"])
     assert [r["id"] for r in db.query("select id from snapshots where verified_at is not null")] \
         == ["NODE2/2026-11-21T0100"]
     fakes.on_inspect = None
-    assert run_verify(cfg, stages=fakes.stages()).verified == 2
+    assert run_verify(cfg).verified == 2
 
 
-def test_stop_abandons_a_snapshot_whose_inspection_was_cut(tmp_path):
+def test_stop_abandons_a_snapshot_whose_inspection_was_cut(tmp_path, monkeypatch):
     cfg, snaps = make_cfg(tmp_path), snapshots(2)
-    fakes = Fakes(snaps, fail={snaps[0].id: "inspect.timeout"})
+    fakes = Fakes(snaps, fail={snaps[0].id: "inspect.timeout"}).install(monkeypatch)
     stop = threading.Event()
     fakes.on_inspect = lambda s: stop.set()
-    summary = run_verify(cfg, stop=stop, stages=fakes.stages())
+    summary = run_verify(cfg, stop=stop)
     assert summary.verified == 0 and summary.outcome == "stopped"
     db = open_db(cfg["database"]["path"])
     assert db.execute("select count(*) from findings").fetchone()[0] == 0
 
 
-def test_unreadable_volume_becomes_a_finding_not_a_traceback(tmp_path):
-    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(1))
+def test_unreadable_volume_becomes_a_finding_not_a_traceback(tmp_path, monkeypatch):
+    cfg, fakes = make_cfg(tmp_path), Fakes(snapshots(1)).install(monkeypatch)
 
     @contextmanager
     def broken(disk, offset=0, size=None):
         raise OSError(5, "Input/output error")
         yield
 
-    summary = run_verify(cfg, stages=Stages(discover=fakes.stages().discover, inspect=fakes.inspect,
-                                            check=fakes.check, open_reader=broken))
+    fakes.open_reader = broken
+    summary = run_verify(cfg)
     assert summary.statuses == {"NODE2/2026-11-21T0100": "failed"}
     db = open_db(cfg["database"]["path"])
     msgs = [r["message"] for r in db.query("select message from findings where check_id = 'check.unreadable'")]
     assert msgs and "C: could not be read from /s/1/disk0.qcow2 (Input/output error)." in msgs
 
 
-def test_a_second_verify_run_on_the_same_database_is_refused(tmp_path):
+def test_a_second_verify_run_on_the_same_database_is_refused(tmp_path, monkeypatch):
     cfg = make_cfg(tmp_path)
     with run_lock(cfg["database"]["path"]):
         with pytest.raises(AlreadyRunning, match="a verify run .* is already in progress"):
-            run_verify(cfg, stages=Fakes(snapshots(1)).stages())
+            Fakes(snapshots(1)).install(monkeypatch)
+            run_verify(cfg)
 
 
-def test_appliance_failure_leaves_the_snapshot_pending_and_fails_the_run(tmp_path):
+def test_appliance_failure_leaves_the_snapshot_pending_and_fails_the_run(tmp_path, monkeypatch):
     cfg, snaps = make_cfg(tmp_path), snapshots(2)
-    fakes = Fakes(snaps, fail={snaps[0].id: "inspect.appliance"})
-    summary = run_verify(cfg, stages=fakes.stages())
+    fakes = Fakes(snaps, fail={snaps[0].id: "inspect.appliance"}).install(monkeypatch)
+    summary = run_verify(cfg)
     assert summary.outcome == "failed" and summary.verified == 1 and "inspect.appliance" in summary.message
     fakes.fail = {}
-    assert list(run_verify(cfg, stages=fakes.stages()).statuses) == [snaps[0].id]
+    assert list(run_verify(cfg).statuses) == [snaps[0].id]
 
 
-def test_bitlocker_is_said_once_when_inspection_already_said_it(tmp_path):
+def test_bitlocker_is_said_once_when_inspection_already_said_it(tmp_path, monkeypatch):
     cfg, snaps = make_cfg(tmp_path), snapshots(1)
-    fakes = Fakes(snaps)
+    fakes = Fakes(snaps).install(monkeypatch)
     told = Finding("ntfs.bitlocker", "warning", "E: is BitLocker", snapshot_id=snaps[0].id,
                    disk=snaps[0].disks[1].path)
     inner = fakes.inspect
     fakes.inspect = lambda *a, **k: (replace(i, errors=(told,)) for i in inner(*a, **k))
-    run_verify(cfg, stages=fakes.stages())
+    run_verify(cfg)
     db = open_db(cfg["database"]["path"])
     assert [r["check_id"] for r in db.query("select check_id from findings where check_id like '%bitlocker'")] \
         == ["ntfs.bitlocker"]
