@@ -15,11 +15,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+
+import sqlite_utils
 
 from autoverify import discovery, findings, inspection, readers, store
 from autoverify.checks import ntfs
+from autoverify.config import Config
 from autoverify.errors import EXIT_USAGE, AutoVerifyError
 from autoverify.guestfs_session import Settings
 from autoverify.locks import exclusive_lock
@@ -28,6 +33,7 @@ from autoverify.models import CheckResult, DiskImage, Finding, Inspection, Snaps
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str, str], None]  # (done, total, snapshot id, status)
+Where = dict[str, Any]  # the Finding fields that locate a volume: snapshot_id, disk, volume, node
 
 
 # Inspection failures that say nothing about the snapshot (the appliance did not start): the
@@ -70,7 +76,7 @@ class VerifySummary:
     message: str = ""
 
     @property
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         by = {s: sum(1 for v in self.statuses.values() if v == s) for s in ("healthy", "warning", "failed")}
         return {"discovered": self.discovered, "new": self.new, "selected": self.selected,
                 "verified": self.verified, **by, "volumes_checked": self.volumes_checked,
@@ -87,14 +93,14 @@ class VerifySummary:
 
 # --- one run ----------------------------------------------------------------------------------
 
-def run_lock(db_path: str | Path):
+def run_lock(db_path: str | Path) -> AbstractContextManager[Path]:
     """Only one verify run per database at a time (a manual run next to the nightly one)."""
     return exclusive_lock(Path(f"{db_path}.verify.lock"),
                           lambda pid: f"{db_path}: a verify run (pid {pid}) is already in progress on this "
                                       f"database; wait for it to finish.")
 
 
-def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | None = None,
+def run_verify(cfg: Config, selection: Selection = Selection(), stop: threading.Event | None = None,
                progress: Progress | None = None) -> VerifySummary:
     """Verify the selected snapshots of the configured store; see the module docstring.
 
@@ -111,7 +117,7 @@ def run_verify(cfg, selection: Selection = Selection(), stop: threading.Event | 
             db.close()
 
 
-def _run(cfg, db, selection: Selection, stop: threading.Event, progress: Progress | None) -> VerifySummary:
+def _run(cfg: Config, db: sqlite_utils.Database, selection: Selection, stop: threading.Event, progress: Progress | None) -> VerifySummary:
     started = time.monotonic()
     root = Path(cfg["store"]["root"])
     if not root.is_dir():
@@ -170,7 +176,7 @@ def _outcome(state: _RunState, chosen: int, stopping: bool) -> tuple[str, str]:
     return "ok", ""
 
 
-def _select(db, by_id: dict[str, Snapshot], sel: Selection, limit: int) -> list[Snapshot]:
+def _select(db: sqlite_utils.Database, by_id: dict[str, Snapshot], sel: Selection, limit: int) -> list[Snapshot]:
     if sel.snapshot and sel.snapshot not in by_id:
         raise UnknownSnapshot(f"snapshot {sel.snapshot!r} is not in the store (ids look like SYSTEM/FOLDER).")
     if sel.system and not any(s.system == sel.system for s in by_id.values()):
@@ -188,7 +194,7 @@ def _select(db, by_id: dict[str, Snapshot], sel: Selection, limit: int) -> list[
     return chosen[:limit] if limit else chosen
 
 
-def _verify_all(cfg, db, run_id: int, chosen: list[Snapshot], stop: threading.Event,
+def _verify_all(cfg: Config, db: sqlite_utils.Database, run_id: int, chosen: list[Snapshot], stop: threading.Event,
                 progress: Progress | None, state: _RunState) -> None:
     """Inspect the chosen snapshots in one stream (batched appliances); verify and store each as it comes."""
     g = cfg["guestfs"]
@@ -222,7 +228,7 @@ def _left_pending(snap: Snapshot, insp: Inspection, state: _RunState) -> bool:
     return bool(operational)
 
 
-def _verify_snapshot(cfg, db, run_id: int, snap: Snapshot, insp: Inspection, stop: threading.Event,
+def _verify_snapshot(cfg: Config, db: sqlite_utils.Database, run_id: int, snap: Snapshot, insp: Inspection, stop: threading.Event,
                      state: _RunState) -> str | None:
     """Check one inspected snapshot's volumes and store everything in one transaction; return its status.
 
@@ -283,7 +289,7 @@ def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool
             skipped[v.device] = reason
             continue
         disk = snap.disks[v.disk_index] if 0 <= v.disk_index < len(snap.disks) else None
-        where = {"snapshot_id": snap.id, "disk": disk.path if disk else None, "volume": volume_name(v),
+        where: Where = {"snapshot_id": snap.id, "disk": disk.path if disk else None, "volume": volume_name(v),
                  "node": snap.system}
         if v.encrypted:  # inspection may have said so already (ntfs.bitlocker): say it once
             said = any(f.check == "ntfs.bitlocker" and f.disk == where["disk"] for f in insp.errors)
@@ -299,7 +305,7 @@ def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool
     return checks, skipped, extra
 
 
-def _check_one(v: Volume, disk: DiskImage | None, where: dict) -> CheckResult:
+def _check_one(v: Volume, disk: DiskImage | None, where: Where) -> CheckResult:
     if disk is None:
         return _unchecked(f"{volume_name(v)}: inspection placed it on disk {v.disk_index}, which the snapshot "
                           "does not have.", where)
@@ -316,10 +322,10 @@ def _check_one(v: Volume, disk: DiskImage | None, where: dict) -> CheckResult:
                        result.stats)
 
 
-def _locate(f: Finding, where: dict) -> Finding:
+def _locate(f: Finding, where: Where) -> Finding:
     """The checker is pure over bytes: tell its findings which snapshot/disk/volume they are about."""
     return replace(f, **{k: getattr(f, k) or val for k, val in where.items()})
 
 
-def _unchecked(message: str, where: dict) -> CheckResult:
+def _unchecked(message: str, where: Where) -> CheckResult:
     return CheckResult("unchecked", (findings.make("check.unreadable", message, **where),))
