@@ -14,7 +14,15 @@ import sys
 from collections.abc import Callable
 
 import driveletter_audit.cli as audit_cmd
-from autoverify.cli import chkdsk_cmd, inspect_cmd, lab_cmd, report_cmd, schedule_cmd, verify_cmd
+from autoverify.cli import (
+    chkdsk_cmd,
+    findings_cmd,
+    inspect_cmd,
+    lab_cmd,
+    report_cmd,
+    schedule_cmd,
+    verify_cmd,
+)
 from autoverify.config import load_config
 from autoverify.errors import EXIT_OPERATIONAL, EXIT_USAGE, AutoVerifyError
 
@@ -93,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--send", action="store_true", help="email each partner its report")
 
     p = add("findings", "list every finding id: severity, title, remedy (the registry)",
-            "autoverify.cli.findings_cmd:run")
+            findings_cmd.run)
     p.add_argument("--list", action="store_true", help="print the table (the default)")
 
     p = add("schedule", "run the scheduler in the foreground (nightly verify, report, audit)",
