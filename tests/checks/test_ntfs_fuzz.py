@@ -1,118 +1,119 @@
-"""Mutated volumes: never a traceback, never a hang; a volume that cannot be read is "unchecked" with
-one sentence. Mutations are overlays on a reader (the image file itself is never written)."""
+"""Mutated volumes: never a traceback, never a hang, never a memory blow-up; a volume that cannot be
+read is "unchecked" with one sentence. Mutations (tests/checks/ntfs_mutate.py) are overlays on a
+reader: the image file itself is never written. bench/ntfs_fuzz.py runs 10,000 of these cases."""
 
 from __future__ import annotations
 
-import random
+import resource
+import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from autoverify.checks.ntfs import check_ntfs, mft
-from autoverify.checks.ntfs.boot import read_boot
+from autoverify.checks.ntfs import check_ntfs
 from autoverify.readers import open_reader
+from checks.ntfs_mutate import BytesReader, Mutant, judge, mutate, regions, run_cases
 
-N_MUTANTS = 200
-PER_VOLUME_SECONDS = 20  # generous: the CPU is shared with appliances
-
-
-class Mutant:
-    """A reader over another one with some bytes replaced and maybe a shorter size."""
-
-    def __init__(self, base, patches: dict[int, int], size: int) -> None:
-        self._b, self._p, self.size = base, patches, size
-
-    def pread(self, length: int, offset: int) -> bytes:
-        if offset >= self.size or length <= 0:
-            return b""
-        data = bytearray(self._b.pread(min(length, self.size - offset), offset))
-        for pos, val in self._p.items():
-            if offset <= pos < offset + len(data):
-                data[pos - offset] = val
-        return bytes(data)
+DATA = Path(__file__).resolve().parent.parent / "data" / "ntfs"
+CASE_SECONDS = 10  # per mutant; a clean check of these volumes takes milliseconds
+GROWTH_MB = 512  # the peak RSS of this process may not grow by more over all the cases
 
 
-def hot_ranges(reader) -> list[tuple[int, int]]:
-    """Where damage matters: boot sectors, the first MFT records, index blocks of the root."""
-    geo = read_boot(reader).geometry
-    layout, _ = mft.locate(reader, geo)
-    mft_at = layout.runs[0][1] * geo.cluster_size
-    return [(0, 512), (geo.total_sectors * geo.bytes_per_sector, 512),
-            (mft_at, min(layout.n_records, 64) * geo.record_size),
-            (geo.mftmirr_lcn * geo.cluster_size, 4 * geo.record_size)]
-
-
-def mutate(rng: random.Random, reader, hot) -> Mutant:
-    patches: dict[int, int] = {}
-    for _ in range(rng.choice((1, 2, 4, 16, 64))):
-        start, length = rng.choice(hot)
-        patches[start + rng.randrange(length)] = rng.randrange(256)
-    size = reader.size
-    if rng.random() < 0.15:
-        size = rng.choice((0, 100, 511, 4096, rng.randrange(reader.size)))
-    return Mutant(reader, patches, size)
+class CaseTimeout(BaseException):
+    """Raised by the alarm in a case that runs too long (not an Exception: the checker must not catch it)."""
 
 
 @pytest.fixture(scope="module")
-def fuzz_images(corpus, small_image):
-    return [corpus["clean__mkntfs_default"], small_image]
+def mkntfs_default(tmp_path_factory) -> Path:
+    """The corpus's clean mkntfs volume (10 MiB, 512-byte sectors), as shipped in tests/data."""
+    dest = tmp_path_factory.mktemp("fuzz")
+    subprocess.run(["tar", "-xSf", str(DATA / "clean__mkntfs_default.img.tar.xz"), "-C", str(dest)], check=True)
+    (image,) = dest.glob("*.img")
+    return image
 
 
-@pytest.mark.appliance
-def test_fuzz_never_raises_nor_hangs(fuzz_images):
-    rng = random.Random(20261126)
-    statuses: dict[str, int] = {}
-    slowest = 0.0
-    for i in range(N_MUTANTS):
-        image = fuzz_images[0] if i % 4 else fuzz_images[1]  # the populated volume is slower: 1 in 4
-        with open_reader(str(image)) as r:
-            m = mutate(rng, r, hot_ranges(r))
-            t0 = time.monotonic()
+@pytest.fixture(scope="module")
+def mkntfs_4k(tmp_path_factory) -> Path:
+    """A second geometry built here: 4 KiB sectors and records, 64 KiB clusters."""
+    image = tmp_path_factory.mktemp("fuzz4k") / "v.img"
+    with open(image, "wb") as fh:
+        fh.truncate(64 << 20)
+    subprocess.run(["mkntfs", "-F", "-Q", "-q", "-s", "4096", "-c", "65536", "-L", "fuzz", str(image)],
+                   check=True, capture_output=True)
+    return image
+
+
+@pytest.fixture(scope="module")
+def bases(mkntfs_default: Path, mkntfs_4k: Path) -> list[tuple[BytesReader, list]]:
+    out = []
+    for image in (mkntfs_default, mkntfs_4k):
+        base = BytesReader(image.read_bytes())
+        assert check_ntfs(base).status == "clean"
+        out.append((base, regions(base)))
+    return out
+
+
+def _alarm(_signum, _frame):
+    raise CaseTimeout
+
+
+def test_mutants_end_in_a_verdict(bases) -> None:
+    """A few hundred field-aware mutants, drawn (and, on failure, shrunk) by hypothesis."""
+    seen: dict[str, int] = {}
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    old = signal.signal(signal.SIGALRM, _alarm)
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.integers(0, 1), st.randoms(use_true_random=False))
+    def case(which: int, rng) -> None:
+        base, targets = bases[which]
+        m = mutate(rng, base, targets)
+        signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
+        t0 = time.monotonic()
+        try:
             result = check_ntfs(m)
-            took = time.monotonic() - t0
-        slowest = max(slowest, took)
-        assert took < PER_VOLUME_SECONDS, f"mutant {i} took {took:.1f} s"
-        assert result.status in ("clean", "errors", "unchecked")
-        assert not [f for f in result.findings if f.check == "ntfs.internal"], (i, result.findings)
-        if result.status == "unchecked":
-            assert len(result.findings) == 1 and result.findings[0].message.endswith(".")
-        if m.size < 512:
-            assert result.status == "unchecked"
-        statuses[result.status] = statuses.get(result.status, 0) + 1
-    assert statuses.get("errors", 0) > N_MUTANTS // 2, statuses
-    assert statuses.get("unchecked", 0) > 0, statuses
+        except CaseTimeout:
+            raise AssertionError(f"a mutant took more than {CASE_SECONDS} s") from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        assert judge(result, m.size) is None, (judge(result, m.size), time.monotonic() - t0)
+        seen[result.status] = seen.get(result.status, 0) + 1
+
+    try:
+        case()
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0 < GROWTH_MB
+    assert seen.get("errors", 0) > 50 and seen.get("unchecked", 0) > 5 and seen.get("clean", 0) > 0, seen
 
 
-def test_truncated_and_foreign_volumes_are_unchecked_with_a_sentence(corpus):
-    with open_reader(str(corpus["clean__mkntfs_default"])) as r:
-        for size, patches in ((0, {}), (300, {}), (r.size, {i: 0 for i in range(512)} | {
-                r.size - 512 + i: 0 for i in range(512)})):
+def test_bounded_runner_reports_verdicts_and_hangs(mkntfs_default: Path) -> None:
+    """The bench's runner: each case in a worker with limited memory; a slow case is a hang, not a wait."""
+    out = run_cases(str(mkntfs_default), range(40), seed=3, timeout=30, memory_mb=1024)
+    assert [o.case for o in out] == list(range(40))
+    assert all(o.problem is None for o in out), [o for o in out if o.problem]
+    assert {o.status for o in out} <= {"clean", "errors", "unchecked"}
+    assert max(o.maxrss_mb for o in out) < 1024
+    slow = run_cases(str(mkntfs_default), range(2), seed=3, timeout=1e-4)  # no worker starts that fast
+    assert [o.status for o in slow] == ["hang", "hang"]
+
+
+def test_truncated_and_foreign_volumes_are_unchecked_with_a_sentence(mkntfs_default: Path) -> None:
+    with open_reader(str(mkntfs_default)) as r:
+        wiped = [(0, bytes(512)), (r.size - 512, bytes(512))]
+        for size, patches in ((0, []), (300, []), (r.size, wiped)):
             result = check_ntfs(Mutant(r, patches, size))
             assert result.status == "unchecked"
             (f,) = result.findings
             assert f.check == "ntfs.unreadable" and f.message.endswith(".")
 
 
-def _verdict(result):
-    return result.status, sorted((f.check, f.message, f.record, f.path) for f in result.findings)
-
-
-@pytest.mark.appliance
-def test_vectorised_triage_agrees_with_the_record_walk(corpus, small_image):
-    """The numpy fast path may only skip work, never change a verdict: same findings as walking every
-    record in Python, on every corpus volume and on mutants of the populated one."""
-    for image in [*corpus.values(), small_image]:
-        with open_reader(str(image)) as r:
-            assert _verdict(check_ntfs(r)) == _verdict(check_ntfs(r, fast=False)), image
-    rng = random.Random(7)
-    with open_reader(str(small_image)) as r:
-        hot = hot_ranges(r)
-        for _ in range(30):
-            m = mutate(rng, r, hot)
-            assert _verdict(check_ntfs(m)) == _verdict(check_ntfs(m, fast=False))
-
-
-def test_read_errors_are_unchecked_not_corrupt(corpus):
+def test_read_errors_are_unchecked_not_corrupt(mkntfs_default: Path) -> None:
     """An I/O error part-way (a bad block in the snapshot store) is 'cannot be read', not corruption."""
 
     class Failing(Mutant):
@@ -121,7 +122,28 @@ def test_read_errors_are_unchecked_not_corrupt(corpus):
                 raise OSError(5, "Input/output error")
             return super().pread(length, offset)
 
-    with open_reader(str(corpus["clean__mkntfs_default"])) as r:
-        result = check_ntfs(Failing(r, {}, r.size))
+    with open_reader(str(mkntfs_default)) as r:
+        result = check_ntfs(Failing(r, [], r.size))
     assert result.status == "unchecked"
     assert [f.message for f in result.findings] == ["The volume cannot be read: Input/output error."]
+
+
+def _verdict(result):
+    return result.status, sorted((f.check, f.message, f.record, f.path) for f in result.findings)
+
+
+@pytest.mark.appliance
+def test_vectorised_triage_agrees_with_the_record_walk(corpus, small_image):
+    """The fast path may only skip work, never change a verdict: same findings as walking every
+    record in Python, on every corpus volume and on mutants of the populated one."""
+    import random
+
+    for image in [*corpus.values(), small_image]:
+        with open_reader(str(image)) as r:
+            assert _verdict(check_ntfs(r)) == _verdict(check_ntfs(r, fast=False)), image
+    rng = random.Random(7)
+    with open_reader(str(small_image)) as r:
+        targets = regions(r)
+        for _ in range(60):
+            m = mutate(rng, r, targets)
+            assert _verdict(check_ntfs(m)) == _verdict(check_ntfs(m, fast=False))
