@@ -88,6 +88,9 @@ def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filename
             res.problems.append(f"index {ix.name}: index block {n} is in use but free in the index $BITMAP")
         buf = bytearray(ix.alloc[byte:byte + block])
         where = f"{ix.name} block {n} (VCN {vcn})"
+        if len(buf) < block:
+            res.problems.append(f"index {where}: only {len(buf)} of its {block} bytes are within the data")
+            continue
         if buf[:4] != b"INDX":
             res.problems.append(f"index {where}: signature is {bytes(buf[:4])!r}, not INDX")
             continue

@@ -82,6 +82,8 @@ def apply_fixups(rec: bytearray, sector: int = 512, min_ofs: int = 0x28) -> str 
     """Check and undo the update sequence in place; a sentence when it is broken, else None.
 
     `min_ofs`: where the header before the array ends (0x28 for FILE/INDX, 0x1E for restart pages)."""
+    if len(rec) < 8:
+        return f"the structure is cut off after {len(rec)} bytes"
     usa_ofs, usa_count = struct.unpack_from("<HH", rec, 4)
     sectors = len(rec) // sector
     if usa_count != sectors + 1:
