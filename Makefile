@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 LAB ?= /var/tmp/autoverify-lab
 DEMO := var/demo
 
-.PHONY: setup demo test lint bench docs clean
+.PHONY: setup demo test lint bench bench-1m docs clean
 
 setup:
 	bash tools/setup.sh
@@ -23,6 +23,10 @@ lint: setup
 bench: setup
 	$(PY) bench/inspect_batch.py
 	$(PY) bench/ntfs_check.py
+	$(PY) bench/ntfs_fuzz.py
+
+bench-1m: setup  # also the peak RSS at 1,000,000 records (builds that volume once: ~10 min)
+	$(PY) bench/ntfs_check.py --million
 
 docs: setup
 	$(PY) tools/render_findings.py

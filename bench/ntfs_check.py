@@ -1,18 +1,47 @@
-"""Benchmark the NTFS checker against `ntfsresize -i -f` on a 100,000-file volume.
+"""Benchmark the NTFS checker against `ntfsresize -i -f` on the 100,000-file volume, from ONE run.
 
-    .venv/bin/python bench/ntfs_check.py [--image IMAGE] [--runs N]
+    .venv/bin/python bench/ntfs_check.py [--image IMAGE] [--runs N] [--million]
 
-Builds the volume once (mkntfs + the host's ntfs-3g; cached under /var/tmp/autoverify-bench-cache,
-keyed by its recipe),
-then, on a warm page cache, times ntfsresize -i -f and the checker (in a child process, so its
-peak RSS is its own) and prints records per second, the wall-time ratio and peak memory.
-Targets: ratio <= 4, peak memory < 300 MB, zero findings on the clean volume.
+The volume (bench/ntfs_volumes_big.py: mkntfs on a 2 GiB sparse file, 1,000 directories x 100
+files written through the host's ntfs-3g, 101,029 file records) is built once and cached under
+/var/tmp/autoverify-bench-cache. The page cache is warmed first, then each side runs --runs
+times and its best wall time counts:
+
+- ntfsresize -i -f IMAGE, a fresh subprocess each time; its peak RSS from wait4's rusage.
+  ntfsck (ntfsprogs-plus) is not packaged for Debian 12; measured beside it, `ntfsck -n` takes
+  1.6x ntfsresize's time, so the target "as fast as ntfsck" is a ratio <= 1.6.
+- the checker IN-PROCESS: a fresh child process imports AutoVerify, opens the image and runs
+  `check_ntfs` once (its peak RSS, and the RSS before the check: the Python + numpy baseline),
+  then --runs more times on the warm cache (the best wall time). THE RATIO IS THIS WALL TIME
+  over ntfsresize's subprocess wall time: the check as `verify` runs it, in a long-lived process.
+- the CLI: `autoverify chkdsk IMAGE --json` as a process (interpreter start and imports
+  included, ~0.3 s of it under load): printed as a second ratio, for a user typing the command.
+- with --million, the peak RSS of one in-process check of the 1,000,000-file volume (built
+  the first time through ntfs-3g: about 10 minutes on a shared machine).
+
+Targets (issue 12): ratio <= 1.6; peak RSS <= 64 MB at 100k records, < 300 MB at 1M.
+
+Candidates measured for the fast path (101,029 records, idle machine; see the closing note of
+issue 12 for the loaded-machine figures):
+- pure Python record walk (`check_ntfs(fast=False)`): ~2.1 s.
+- numpy triage over the MFT as a 2-D (records x record size) array, what runs now: the
+  fixups, header and resident-attribute checks of a whole 8 MiB chunk at once; only unusual
+  records walk in Python. The scan drops to ~0.25 s, but the checker stays ~0.6-0.7 s and
+  ~145 MB: the rule stages (directory indexes, name linkage, link counts) still build one
+  Python object per record and per directory entry (Rec, FileName, Entry: ~250 bytes each
+  plus strings), and numpy's import alone is 0.1-0.25 s and 20 MB of the baseline.
+- a compiled core: Rust + PyO3 is out (crates.io is not reachable here); C via ctypes/cffi
+  built by `make setup` with gcc is the way to the target. It has to own the whole per-record
+  and per-entry path (scan, index walk, linkage join on packed keys, columns instead of
+  objects), keeping the Python path as the reference both are tested against. Not done yet:
+  see the issue's closing note.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -20,68 +49,102 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path("/var/tmp/autoverify-bench-cache")
+RESIZE_OVER_NTFSCK = 1.6  # ntfsck -n took 1.6x ntfsresize -i -f on the same volume (measured beside it)
 
 
-def child(image: str) -> None:
-    """Run one check and print its figures as JSON (peak RSS of this process only)."""
+def child(image: str, runs: int) -> None:
+    """In a fresh process: RSS before, peak RSS of one check, then the best of `runs` warm checks."""
     from autoverify.checks.ntfs import check_ntfs
     from autoverify.readers import open_reader
 
-    t0 = time.perf_counter()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with open_reader(image) as r:
+        t0 = time.perf_counter()
         result = check_ntfs(r)
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "records": result.mft_records, "status": result.status,
-                      "findings": len(result.findings),
-                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        first = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        times = [first]
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            check_ntfs(r)
+            times.append(time.perf_counter() - t0)
+    print(json.dumps({"seconds": min(times), "first": first, "records": result.mft_records,
+                      "status": result.status, "findings": len(result.findings), "baseline_mb": base,
+                      "maxrss_mb": peak}))
 
 
-def timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+def rss_of(cmd: list[str]) -> float:
+    """Peak RSS of a fresh process (Popen + wait4, so it is that child's and nobody else's)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    return usage.ru_maxrss / 1024
+
+
+def timed(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MB, exit code) of a fresh process."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    return time.perf_counter() - t0, proc
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def in_process(image: Path, runs: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(image), "--runs", str(runs)],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--image", help="an existing NTFS image instead of the cached 100k-file volume")
-    ap.add_argument("--runs", type=int, default=3, help="runs of each tool; the best time counts")
+    ap.add_argument("--runs", type=int, default=5, help="runs of each side; the best time counts")
+    ap.add_argument("--million", action="store_true", help="also the peak RSS at 1,000,000 records")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.runs)
         return 0
-    sys.path.insert(0, str(ROOT))
-    if args.image:
-        image = Path(args.image)
-    else:
-        from tests.checks.ntfs_volumes import BENCH, build_on_host
+    sys.path.insert(0, str(ROOT / "bench"))
+    from ntfs_volumes_big import volume
 
-        t0 = time.perf_counter()
-        image = build_on_host(BENCH, CACHE)
-        print(f"volume: {image} (ready in {time.perf_counter() - t0:.1f} s)")
+    t0 = time.perf_counter()
+    image = Path(args.image) if args.image else volume("100k")
+    print(f"volume              : {image} (ready in {time.perf_counter() - t0:.1f} s)")
+    print(f"load average        : {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
     subprocess.run(["cat", str(image)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
-    resize_times, checks = [], []
-    for _ in range(args.runs):
-        seconds, proc = timed(["ntfsresize", "-i", "-f", str(image)])
-        if proc.returncode:
-            print(f"ntfsresize failed: {proc.stderr.strip()[:300]}", file=sys.stderr)
-            return 1
-        resize_times.append(seconds)
-        out = subprocess.run([sys.executable, __file__, "--child", str(image)], capture_output=True, text=True,
-                             check=True, cwd=ROOT).stdout
-        checks.append(json.loads(out.strip().splitlines()[-1]))
-    fix_s, fix = timed(["ntfsfix", "-n", str(image)])
-    best = min(checks, key=lambda c: c["seconds"])
-    resize = min(resize_times)
-    print(f"file records in use : {best['records']}")
-    print(f"checker             : {best['seconds']:.2f} s, {best['records'] / best['seconds']:,.0f} records/s, "
-          f"status {best['status']}, {best['findings']} finding(s)")
-    print(f"ntfsresize -i -f    : {resize:.2f} s")
-    print(f"ntfsfix -n          : {fix_s:.2f} s (exit {fix.returncode})")
-    print(f"wall-time ratio     : {best['seconds'] / resize:.1f}x ntfsresize (target <= 4x)")
-    print(f"checker peak memory : {max(c['maxrss_mb'] for c in checks):.0f} MB RSS (target < 300 MB)")
+    resize = [timed(["ntfsresize", "-i", "-f", str(image)]) for _ in range(args.runs)]
+    if any(code for _s, _m, code in resize):
+        print("ntfsresize -i -f failed on the volume", file=sys.stderr)
+        return 1
+    check = in_process(image, args.runs)
+    cli = [timed([str(Path(sys.executable).parent / "autoverify"), "chkdsk", str(image), "--json"])
+           for _ in range(args.runs)]
+    py_rss = rss_of([sys.executable, "-c", "pass"])
+    np_rss = rss_of([sys.executable, "-c", "import numpy, autoverify.checks.ntfs"])
+    r_s = min(s for s, _m, _c in resize)
+    cli_s = min(s for s, _m, _c in cli)
+    ratio = check["seconds"] / r_s
+    print(f"file records in use : {check['records']:,}")
+    print(f"ntfsresize -i -f    : {r_s:.3f} s wall (subprocess), peak RSS {max(m for _s, m, _c in resize):.1f} MB")
+    print(f"checker in-process  : {check['seconds']:.3f} s wall (best of {args.runs + 1}, first {check['first']:.3f} s), "
+          f"{check['records'] / check['seconds']:,.0f} records/s, status {check['status']}, "
+          f"{check['findings']} finding(s)")
+    print(f"checker CLI process : {cli_s:.3f} s wall (autoverify chkdsk, start-up and imports included), "
+          f"exit {cli[0][2]}, peak RSS {max(m for _s, m, _c in cli):.0f} MB")
+    print(f"RATIO (in-process)  : {ratio:.2f}x ntfsresize = {ratio / RESIZE_OVER_NTFSCK:.2f}x ntfsck "
+          f"(target <= {RESIZE_OVER_NTFSCK}x ntfsresize)")
+    print(f"ratio (CLI process) : {cli_s / r_s:.2f}x ntfsresize")
+    print(f"peak RSS in-process : {check['maxrss_mb']:.0f} MB at {check['records']:,} records (target <= 64 MB); "
+          f"before the check {check['baseline_mb']:.0f} MB")
+    print(f"Python baseline RSS : {py_rss:.0f} MB bare interpreter, {np_rss:.0f} MB with numpy + the checker imported")
+    if args.million:
+        t0 = time.perf_counter()
+        big = volume("1m")
+        print(f"1M volume           : {big} (ready in {time.perf_counter() - t0:.0f} s)")
+        subprocess.run(["cat", str(big)], stdout=subprocess.DEVNULL, check=True)
+        m = in_process(big, 0)
+        print(f"peak RSS at 1M      : {m['maxrss_mb']:.0f} MB at {m['records']:,} records (target < 300 MB), "
+              f"{m['seconds']:.2f} s, {m['records'] / m['seconds']:,.0f} records/s, status {m['status']}")
     return 0
 
 
