@@ -21,20 +21,23 @@ times and its best wall time counts:
 
 Targets (issue 12): ratio <= 1.6; peak RSS <= 64 MB at 100k records, < 300 MB at 1M.
 
-Candidates measured for the fast path (101,029 records, idle machine; see the closing note of
-issue 12 for the loaded-machine figures):
-- pure Python record walk (`check_ntfs(fast=False)`): ~2.1 s.
-- numpy triage over the MFT as a 2-D (records x record size) array, what runs now: the
-  fixups, header and resident-attribute checks of a whole 8 MiB chunk at once; only unusual
-  records walk in Python. The scan drops to ~0.25 s, but the checker stays ~0.6-0.7 s and
-  ~145 MB: the rule stages (directory indexes, name linkage, link counts) still build one
-  Python object per record and per directory entry (Rec, FileName, Entry: ~250 bytes each
-  plus strings), and numpy's import alone is 0.1-0.25 s and 20 MB of the baseline.
-- a compiled core: Rust + PyO3 is out (crates.io is not reachable here); C via ctypes/cffi
-  built by `make setup` with gcc is the way to the target. It has to own the whole per-record
-  and per-entry path (scan, index walk, linkage join on packed keys, columns instead of
-  objects), keeping the Python path as the reference both are tested against. Not done yet:
-  see the issue's closing note.
+Candidates measured (101,029 records, 2 cores shared, load average 1.3-3.8 at the time):
+- pure Python record walk (`check_ntfs(fast=False)`, the reference path): 2.03 s whole check,
+  1.58 s of it the MFT scan.
+- numpy over the MFT as a 2-D (records x record size) array, what runs now: fixups, header and
+  resident-attribute checks of a whole 8 MiB chunk at once, only unusual records walk in Python.
+  Whole check 0.71 s (scan 0.29 s, directory indexes + name linkage 0.34 s), 146 MB at 100k and
+  1,013 MB / 15 s at 1,010,119 records: the rule stages build one Python object per record and per
+  directory entry (Rec, FileName, Entry, linkage keys: about 1 KB a record), and the numpy import
+  alone is 0.1-0.25 s and 15 MB of the 34 MB baseline. numpy removes the per-record interpreter work
+  of the scan, not the objects; it cannot reach 1.6x nor 64 MB.
+- a compiled core, C via ctypes built with gcc (Rust + PyO3 is out: crates.io is not reachable
+  here). bench/ntfs_core_probe.py times the same scan triage in C on the same bytes: 0.016 s
+  (6.4 M records/s) against numpy's 0.44 s for that stage, with no object per record. ntfsresize
+  takes 0.09 s idle, so the C scan leaves room for the rest only if the index walk and the name
+  linkage (a join on packed (record, parent, name hash) keys) move into C as well, with columns
+  instead of Rec objects and the Python path kept as the reference both are tested against.
+  CHOSEN: that C core; NOT BUILT YET (issue 12 stays open for it). The probe is a measurement only.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES=(libguestfs-tools python3-guestfs linux-image-amd64 ntfs-3g qemu-utils qemu-system-x86
-  libhivex-bin python3-hivex python3-libnbd python3-venv python3-pip chromium gdisk dosfstools)
+  libhivex-bin python3-hivex python3-libnbd python3-venv python3-pip chromium gdisk dosfstools
+  gcc libc6-dev)  # gcc: bench/ntfs_core_probe.c (the compiled-core candidate of the NTFS checker)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
