@@ -23,6 +23,7 @@ lint: setup
 bench: setup
 	$(PY) bench/inspect_batch.py
 	$(PY) bench/ntfs_check.py
+	$(PY) bench/ntfs_core_probe.py
 	$(PY) bench/ntfs_fuzz.py
 
 bench-1m: setup  # also the peak RSS at 1,000,000 records (builds that volume once: ~10 min)
