@@ -67,7 +67,7 @@ def test_mutants_end_in_a_verdict(bases) -> None:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     old = signal.signal(signal.SIGALRM, _alarm)
 
-    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=500, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(st.integers(0, 1), st.randoms(use_true_random=False))
     def case(which: int, rng) -> None:
