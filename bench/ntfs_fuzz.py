@@ -11,7 +11,9 @@ or unchecked with sentences; the counts and every failure (with its case number,
 with `mutate(random.Random(seed * 1_000_003 + case), ...)`) are printed. Exit 1 on any failure.
 
 Base volumes: the corpus's clean mkntfs volume (tests/data), one built here with 4 KiB sectors
-and 64 KiB clusters, and the corpus's Windows-formatted volume when the shared corpus is there.
+and 64 KiB clusters, the tests' diverse ntfs-3g volume (attribute lists, compressed, sparse and
+reparse-point files, a 5,000-entry directory; built on the host and cached like the tests do), and
+the corpus's Windows-formatted volume when the shared corpus is there.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def bases(tmp: Path) -> list[tuple[str, Path, int]]:
     subprocess.run(["mkntfs", "-F", "-Q", "-q", "-s", "4096", "-c", "65536", str(img)], check=True,
                    capture_output=True)
     out.append(("mkntfs_4k_64k", img, 3))
+    from checks.ntfs_volumes import DIVERSE, build_on_host
+
+    out.append(("ntfs3g_diverse", build_on_host(DIVERSE, Path("/var/tmp/autoverify-test-cache")), 2))
     windows = next((p for p in (DATA / "clean__formatted_on_windows.img.tar.xz",
                                 SHARED / "corpus" / "ntfs" / "clean__formatted_on_windows.img.tar.xz") if p.exists()),
                    None)

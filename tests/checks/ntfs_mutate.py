@@ -221,7 +221,7 @@ def load(image: str) -> BytesReader | None:
     """The volume in memory when it is small (most are), else None (read it from the file)."""
     import os
 
-    if os.stat(image).st_blocks * 512 > 256 << 20 or os.path.getsize(image) > 1 << 30:
+    if os.path.getsize(image) > 64 << 20:
         return None
     with open(image, "rb") as fh:
         return BytesReader(fh.read())

@@ -145,6 +145,22 @@ def test_fast_path_agrees_with_the_reference_on_mutants(bases) -> None:
             assert _verdict(check_ntfs(m)) == _verdict(check_ntfs(m, fast=False))
 
 
+def test_mutants_of_a_populated_volume(diverse_image: Path) -> None:
+    """Mutants of the ntfs-3g volume with attribute lists, compressed, sparse and reparse-point files
+    and a deep directory index: a verdict each, and the same one on the fast and the reference path."""
+    import random
+
+    rng = random.Random(5)
+    with open_reader(str(diverse_image)) as r:
+        targets = regions(r)
+        assert {t.kind for t in targets} >= {"record", "attribute", "runlist", "index", "value", "boot"}
+        for _ in range(80):
+            m = mutate(rng, r, targets)
+            fast = check_ntfs(m)
+            assert judge(fast, m.size) is None, judge(fast, m.size)
+            assert _verdict(fast) == _verdict(check_ntfs(m, fast=False))
+
+
 @pytest.mark.appliance
 def test_vectorised_triage_agrees_with_the_record_walk(corpus, small_image):
     """The fast path may only skip work, never change a verdict: same findings as walking every
