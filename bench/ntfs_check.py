@@ -50,6 +50,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESIZE_OVER_NTFSCK = 1.6  # ntfsck -n took 1.6x ntfsresize -i -f on the same volume (measured beside it)
@@ -91,10 +92,11 @@ def timed(cmd: list[str]) -> tuple[float, float, int]:
     return time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
 
-def in_process(image: Path, runs: int) -> dict:
+def in_process(image: Path, runs: int) -> dict[str, Any]:
     out = subprocess.run([sys.executable, __file__, "--child", str(image), "--runs", str(runs)],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
 
 
 def main() -> int:

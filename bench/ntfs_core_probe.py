@@ -48,12 +48,12 @@ def main() -> int:
         for _ in range(5):
             work = [(f, a.copy()) for f, a in chunks]
             t0 = time.perf_counter()
-            recs: dict = {}
+            recs: dict[int, scan.Rec] = {}
             for first, arr in work:
                 state = mft.fixup_chunk(arr)
                 flags = arr[:, 0x16:0x18].copy().view("<u2").ravel()
                 rows = np.nonzero((flags & 1).astype(bool) & (state == mft.ST_OK))[0]
-                scan._fast_records(arr, rows, first, memoryview(arr.reshape(-1)), geo.record_size, recs)
+                scan._fast_records(arr, rows, first, memoryview(arr.reshape(-1).data), geo.record_size, recs)
             best_np = min(best_np, time.perf_counter() - t0)
             work = [(f, a.copy()) for f, a in chunks]
             parents = np.zeros(4096, dtype=np.uint64)

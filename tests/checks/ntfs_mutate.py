@@ -14,8 +14,9 @@ import struct
 from dataclasses import dataclass
 
 from autoverify.checks.ntfs import mft, records
-from autoverify.checks.ntfs.boot import read_boot
+from autoverify.checks.ntfs.boot import Geometry, read_boot
 from autoverify.models import CheckResult
+from autoverify.readers import Reader
 
 BOOT_FIELDS = ((3, 8), (11, 2), (13, 1), (14, 2), (16, 1), (0x15, 1), (0x28, 8), (0x30, 8), (0x38, 8), (0x40, 1),
                (0x44, 1), (0x48, 8), (510, 2))
@@ -49,13 +50,13 @@ class BytesReader:
     def pread(self, length: int, offset: int) -> bytes:
         if offset < 0 or length <= 0 or offset >= self.size:
             return b""
-        return self._d[offset:offset + length]
+        return bytes(self._d[offset:offset + length])
 
 
 class Mutant:
     """A reader over another one with byte ranges replaced and maybe a shorter size."""
 
-    def __init__(self, base, patches: list[tuple[int, bytes]], size: int) -> None:
+    def __init__(self, base: Reader, patches: list[tuple[int, bytes]], size: int) -> None:
         self._b, self._p, self.size = base, patches, size
 
     def pread(self, length: int, offset: int) -> bytes:
@@ -82,7 +83,7 @@ def _disk_offset(layout: mft.MftLayout, cluster_size: int, byte: int, length: in
     return None
 
 
-def regions(reader) -> list[Region]:
+def regions(reader: Reader) -> list[Region]:
     """The structures of a clean volume worth damaging, with their fields."""
     geo = read_boot(reader).geometry
     assert geo is not None, "the fuzz base volume must be clean"
@@ -106,9 +107,9 @@ def regions(reader) -> list[Region]:
     return out
 
 
-def _attribute_regions(reader, geo, raw: bytearray, at: int) -> list[Region]:
-    h = records.header(raw)
-    attrs, _ = records.walk_attributes(raw, h, geo.cluster_size)
+def _attribute_regions(reader: Reader, geo: Geometry, raw: bytearray, at: int) -> list[Region]:
+    h = records.header(bytes(raw))
+    attrs, _ = records.walk_attributes(bytes(raw), h, geo.cluster_size)
     out = []
     for a in attrs:
         alen = struct.unpack_from("<I", raw, a.offset + 4)[0]
@@ -141,7 +142,7 @@ def _value_fields(atype: int) -> tuple[tuple[int, int], ...]:
     return ((0, 1), (0, 4), (0, 8))
 
 
-def _index_regions(reader, geo, a: records.Attr) -> list[Region]:
+def _index_regions(reader: Reader, geo: Geometry, a: records.Attr) -> list[Region]:
     """The first INDX blocks of an index allocation, with the entry fields of their first entries."""
     out = []
     block = geo.index_size
@@ -171,7 +172,7 @@ def _interesting(rng: random.Random, width: int, orig: int) -> int:
                        orig ^ (1 << rng.randrange(8 * width)), rng.randrange(16), rng.getrandbits(8 * width)))
 
 
-def mutate(rng: random.Random, reader, targets: list[Region]) -> Mutant:
+def mutate(rng: random.Random, reader: Reader, targets: list[Region]) -> Mutant:
     """1-4 damages of the kinds the checker must survive, drawn from `rng` (plain or hypothesis')."""
     patches: list[tuple[int, bytes]] = []
     size = reader.size

@@ -9,14 +9,17 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoverify.checks.ntfs import check_ntfs
+from autoverify.models import CheckResult
 from autoverify.readers import open_reader
-from checks.ntfs_mutate import BytesReader, Mutant, judge, mutate, regions, run_cases
+from checks.ntfs_mutate import BytesReader, Mutant, Region, judge, mutate, regions, run_cases
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "ntfs"
 CASE_SECONDS = 10  # per mutant; a clean check of these volumes takes milliseconds
@@ -28,18 +31,18 @@ class CaseTimeout(BaseException):
 
 
 @pytest.fixture(scope="module")
-def mkntfs_default(tmp_path_factory) -> Path:
+def mkntfs_default(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The corpus's clean mkntfs volume (10 MiB, 512-byte sectors), as shipped in tests/data."""
     dest = tmp_path_factory.mktemp("fuzz")
     subprocess.run(["tar", "-xSf", str(DATA / "clean__mkntfs_default.img.tar.xz"), "-C", str(dest)], check=True)
-    (image,) = dest.glob("*.img")
+    image: Path = next(dest.glob("*.img"))
     return image
 
 
 @pytest.fixture(scope="module")
-def mkntfs_4k(tmp_path_factory) -> Path:
+def mkntfs_4k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A second geometry built here: 4 KiB sectors and records, 64 KiB clusters."""
-    image = tmp_path_factory.mktemp("fuzz4k") / "v.img"
+    image: Path = tmp_path_factory.mktemp("fuzz4k") / "v.img"
     with open(image, "wb") as fh:
         fh.truncate(64 << 20)
     subprocess.run(["mkntfs", "-F", "-Q", "-q", "-s", "4096", "-c", "65536", "-L", "fuzz", str(image)],
@@ -48,7 +51,7 @@ def mkntfs_4k(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bases(mkntfs_default: Path, mkntfs_4k: Path) -> list[tuple[BytesReader, list]]:
+def bases(mkntfs_default: Path, mkntfs_4k: Path) -> list[tuple[BytesReader, list[Region]]]:
     out = []
     for image in (mkntfs_default, mkntfs_4k):
         base = BytesReader(image.read_bytes())
@@ -57,11 +60,11 @@ def bases(mkntfs_default: Path, mkntfs_4k: Path) -> list[tuple[BytesReader, list
     return out
 
 
-def _alarm(_signum, _frame):
+def _alarm(_signum: int, _frame: FrameType | None) -> None:
     raise CaseTimeout
 
 
-def test_mutants_end_in_a_verdict(bases) -> None:
+def test_mutants_end_in_a_verdict(bases: list[tuple[BytesReader, list[Region]]]) -> None:
     """A few hundred field-aware mutants, drawn (and, on failure, shrunk) by hypothesis."""
     seen: dict[str, int] = {}
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -70,7 +73,7 @@ def test_mutants_end_in_a_verdict(bases) -> None:
     @settings(max_examples=500, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     @given(st.integers(0, 1), st.randoms(use_true_random=False))
-    def case(which: int, rng) -> None:
+    def case(which: int, rng: Any) -> None:
         base, targets = bases[which]
         m = mutate(rng, base, targets)
         signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
@@ -85,7 +88,7 @@ def test_mutants_end_in_a_verdict(bases) -> None:
         seen[result.status] = seen.get(result.status, 0) + 1
 
     try:
-        case()
+        case()  # hypothesis supplies the arguments
     finally:
         signal.signal(signal.SIGALRM, old)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0 < GROWTH_MB
@@ -128,11 +131,11 @@ def test_read_errors_are_unchecked_not_corrupt(mkntfs_default: Path) -> None:
     assert [f.message for f in result.findings] == ["The volume cannot be read: Input/output error."]
 
 
-def _verdict(result):
+def _verdict(result: CheckResult) -> tuple[str, list[tuple[str, str, int | None, str | None]]]:
     return result.status, sorted((f.check, f.message, f.record, f.path) for f in result.findings)
 
 
-def test_fast_path_agrees_with_the_reference_on_mutants(bases) -> None:
+def test_fast_path_agrees_with_the_reference_on_mutants(bases: list[tuple[BytesReader, list[Region]]]) -> None:
     """The vectorised scan may only skip work, never change a verdict: on clean volumes and on mutants
     (no appliance needed), finding for finding the same as walking every record in Python."""
     import random
@@ -162,7 +165,7 @@ def test_mutants_of_a_populated_volume(diverse_image: Path) -> None:
 
 
 @pytest.mark.appliance
-def test_vectorised_triage_agrees_with_the_record_walk(corpus, small_image):
+def test_vectorised_triage_agrees_with_the_record_walk(corpus: dict[str, Path], small_image: Path) -> None:
     """The fast path may only skip work, never change a verdict: same findings as walking every
     record in Python, on every corpus volume and on mutants of the populated one."""
     import random
