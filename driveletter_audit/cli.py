@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from autoverify.config import Config, load_config
 from autoverify.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL, AutoVerifyError
@@ -57,13 +56,3 @@ def run(args: argparse.Namespace) -> int:
         print(render_text(result, before_seeding=bool(getattr(args, "before_seeding", False))), end="")
     return exit_code(result)
 
-
-def main(argv: list[str] | None = None) -> int:
-    """The `audit-letters` console script: the same command as `autoverify audit-letters`."""
-    from autoverify.cli.main import main as autoverify_main
-
-    return autoverify_main(["audit-letters", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,23 +2,20 @@
 
 Rules never see libguestfs, SQLite or WinRM; they get these. An inventory is built
 (a) from `models.Inspection`s of a node's snapshots (the newest gives the state, all of
-them the CSV history), (b) from the SQLite store by rebuilding those models from rows,
+them the CSV history), (b) from the models the store rebuilds from its rows (autoverify.store.queries),
 or (c) from live WinRM output (live.py). Letters map to exactly one volume per node:
 a CSV (by name), a role shared disk (by disk name), a local volume, or a device.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from autoverify.models import (
-    ClusterDisk,
     ClusterInfo,
-    CsvVolume,
     Inspection,
     LetterAssignment,
     OsInfo,
@@ -26,6 +23,7 @@ from autoverify.models import (
     Volume,
     attached_csv_names,
 )
+from autoverify.store import queries
 
 
 @dataclass(frozen=True)
@@ -199,79 +197,30 @@ def from_inspections(pairs: Iterable[tuple[Snapshot, Inspection]]) -> Inventorie
     return Inventories(tuple(nodes), tuple(failures))
 
 
-def _split(text: str | None) -> tuple[str, ...]:
-    return tuple(x for x in (text or "").split(",") if x)
-
-
-def _os_from_row(row: Mapping) -> OsInfo | None:
-    if not row["os_version"] and not row["os_product"]:
-        return None
-    major, _, minor = (row["os_version"] or "").partition(".")
-    return OsInfo(row["os_product"] or "", row["os_version"] or "", int(major or 0) if major.isdigit() else 0,
-                  int(minor) if minor.isdigit() else 0, row["os_build"] or "", row["hostname"] or "",
-                  row["installation_type"] or "")
-
-
-def _volumes_from_rows(rows: Iterable[Mapping]) -> tuple[Volume, ...]:
-    fields = Volume.__dataclass_fields__
-    out = []
-    for r in rows:
-        d = {k: r[k] for k in fields if k in r.keys()}
-        d.update(drive_letters=_split(r["drive_letters"]), mount_paths=tuple(json.loads(r["mount_paths"] or "[]")),
-                 bootable=bool(r["bootable"]), encrypted=bool(r["encrypted"]), compressed=bool(r["compressed"]))
-        out.append(Volume(**d))
-    return tuple(out)
-
-
-def _inspected(db: sqlite_utils.Database, clusters: Sequence[str] | None) -> list[dict]:
-    rows = list(db.query("select * from snapshots where verified_at is not null order by system, taken_at, id"))
-    return [r for r in rows if clusters is None or r["cluster"] in clusters]
-
-
-def _record(row: Mapping) -> SnapshotRecord:
-    return SnapshotRecord(row["id"], row["taken_at"], row["kind"] or "", tuple(json.loads(row["csvs"] or "[]")))
-
-
 def history_from_store(db: sqlite_utils.Database, clusters: Sequence[str] | None = None
                        ) -> dict[str, tuple[SnapshotRecord, ...]]:
     """Node -> its inspected snapshots and the CSVs each held (for live mode and seeding)."""
     out: dict[str, list[SnapshotRecord]] = {}
-    for r in _inspected(db, clusters):
-        out.setdefault(r["system"], []).append(_record(r))
+    for s in queries.verified_snapshots(db, clusters):
+        out.setdefault(s.system, []).append(_record(s))
     return {k: tuple(v) for k, v in out.items()}
+
+
+def _record(snap: queries.StoredSnapshot) -> SnapshotRecord:
+    return SnapshotRecord(snap.id, snap.taken_at, snap.kind, snap.csvs)
 
 
 def from_store(db: sqlite_utils.Database, clusters: Sequence[str] | None = None) -> Inventories:
     """(b): per node, the newest inspected snapshot in the database, plus its CSV history."""
-    rows = _inspected(db, clusters)
-    shared_guids: dict[str, set[str]] = {}
-    for r in db.query("select disk_guid, volume_guid, partition_guid from volumes where disk_guid is not null"):
-        shared_guids.setdefault(r["disk_guid"], set()).update(g for g in (r["volume_guid"], r["partition_guid"]) if g)
-    by_node: dict[str, list[dict]] = {}
-    for r in rows:
-        by_node.setdefault(r["system"], []).append(r)
+    shared_guids = queries.volume_guids_by_disk(db)
+    by_node: dict[str, list[queries.StoredSnapshot]] = {}
+    for s in queries.verified_snapshots(db, clusters):
+        by_node.setdefault(s.system, []).append(s)
     nodes = []
     for node, snaps in sorted(by_node.items()):
         newest = snaps[-1]
-        sid = newest["id"]
-        q = "select * from {} where snapshot_id = ?"
-        disks = [ClusterDisk(r["resource_id"], r["name"], r["disk_id"], r["disk_id_type"], bool(r["is_csv"]),
-                             r["grp"] or "", r["status"] or "", (), _split(r["letters"]))
-                 for r in db.query(q.format("cluster_disks"), [sid])]
-        csv_rows = list(db.query(q.format("csv_volumes"), [sid]))
-        info = None
-        if disks or csv_rows:
-            info = ClusterInfo(
-                csv_rows[0]["cluster"] if csv_rows else newest["cluster"] or "", (), tuple(disks),
-                tuple(CsvVolume(r["name"], r["csv_id"], r["disk_name"], r["disk_id"], r["offset"],
-                                r["partition_number"], r["volume_guid"], r["status"], r["label"] or "")
-                      for r in csv_rows))
-        mounted = tuple(LetterAssignment(r["name"], r["kind"], r["partition_guid"], r["disk_signature"], r["offset"],
-                                         r["device"]) for r in db.query(q.format("mounted_devices"), [sid]))
-        history = [_record(r) for r in snaps]
-        enable = None if newest["enable_csv"] is None else bool(newest["enable_csv"])
-        nodes.append(build_inventory(node, newest["cluster"] or (info.name if info else ""), f"snapshot {sid}",
-                                     _os_from_row(newest), enable,
-                                     _volumes_from_rows(db.query(q.format("volumes"), [sid])), mounted, info,
-                                     history, {k: tuple(v) for k, v in shared_guids.items()}))
+        insp = queries.stored_inspection(db, newest)
+        nodes.append(build_inventory(node, newest.cluster or (insp.cluster.name if insp.cluster else ""),
+                                     f"snapshot {newest.id}", insp.os, insp.enable_csv, insp.volumes,
+                                     insp.mounted_devices, insp.cluster, [_record(s) for s in snaps], shared_guids))
     return Inventories(tuple(nodes))

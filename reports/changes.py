@@ -9,11 +9,12 @@ same second but not among them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import sqlite_utils
+
+from autoverify.store import queries
 
 if TYPE_CHECKING:
     from reports.model import ClusterView, SystemView
@@ -22,35 +23,21 @@ if TYPE_CHECKING:
 RUN_KIND = "report-rendered"  # one run row per report made ('report' is the scheduler's job row)
 
 
-def previous_report(db: sqlite_utils.Database, partner: str | None) -> dict | None:
+def previous_report(db: sqlite_utils.Database, partner: str | None) -> queries.StoredRun | None:
     """The latest report made for the same scope (partner name, or None for all systems)."""
-    for r in db.query("select * from runs where kind = ? and outcome = 'ok' order by id desc", [RUN_KIND]):
-        state = json.loads(r["counts"] or "{}")
-        if "systems" in state and state.get("partner") == partner:
-            return {**r, "state": state}
+    for r in queries.runs_of_kind(db, RUN_KIND, "ok"):
+        if "systems" in r.counts and r.counts.get("partner") == partner:
+            return r
     return None
 
 
-def _in(names: list[str]) -> str:
-    return ",".join("?" * len(names)) or "''"
-
-
-def verified_mark(db: sqlite_utils.Database, names: list[str]) -> tuple[str | None, tuple[str, ...]]:
-    """The newest verified_at and the snapshots verified at that second (times have 1 s resolution)."""
-    rows = list(db.query(f"select id, verified_at from snapshots where system in ({_in(names)}) and verified_at = "
-                         f"(select max(verified_at) from snapshots where system in ({_in(names)}))", [*names, *names]))
-    return (rows[0]["verified_at"], tuple(sorted(r["id"] for r in rows))) if rows else (None, ())
-
-
-def changes(db: sqlite_utils.Database, previous: dict | None, views: Iterable[SystemView],
-             clusters: Iterable[ClusterView], names: list[str]) -> tuple[str, ...]:
+def changes(db: sqlite_utils.Database, previous: queries.StoredRun | None, views: Iterable[SystemView],
+            clusters: Iterable[ClusterView], names: list[str]) -> tuple[str, ...]:
     if previous is None:
         return ("First report: there is no earlier report to compare with.",)
-    state, out = previous["state"], []
+    state, out = previous.counts, []
     mark, at_mark = state.get("verified_through") or "", set(state.get("verified_last") or ())
-    n = sum(1 for r in db.query(f"select id, verified_at from snapshots where verified_at >= ? and system in "
-                                f"({_in(names)})", [mark, *names])
-            if r["verified_at"] > mark or r["id"] not in at_mark)
+    n = sum(1 for sid, verified_at in queries.verified_since(db, names, mark) if verified_at > mark or sid not in at_mark)
     out.append(f"{n} snapshot{'s' if n != 1 else ''} verified since the last report.")
     before = state.get("systems", {})
     for v in views:

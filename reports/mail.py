@@ -23,7 +23,8 @@ from pathlib import Path
 import sqlite_utils
 
 from autoverify.config import Config
-from autoverify.store import now, transaction
+from autoverify.store import queries, queue_delivery, record_delivery
+from autoverify.store.queries import StoredDelivery
 
 log = logging.getLogger(__name__)
 
@@ -85,28 +86,23 @@ def build_message(subject: str, text: str, html: str, sender: str, recipients: S
 def queue(db: sqlite_utils.Database, partner: str, recipients: Sequence[str], report_path: Path,
           subject: str) -> int:
     """Record a report to send as a 'pending' delivery; return its id."""
-    with transaction(db):
-        return db["deliveries"].insert({
-            "partner": partner, "report_path": str(report_path), "recipients": ", ".join(recipients),
-            "subject": subject, "status": "pending", "attempts": 0, "created_at": now()}).last_pk
+    return queue_delivery(db, partner, recipients, str(report_path), subject)
 
 
 def send_pending(db: sqlite_utils.Database, settings: SmtpSettings,
                  sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
     """Send every pending or failed delivery, oldest first; return what became of each."""
-    rows = list(db.query("select * from deliveries where status in ('pending', 'failed') order by id"))
-    return [_deliver(db, settings, row, sleep) for row in rows]
+    return [_deliver(db, settings, row, sleep) for row in queries.unsent_deliveries(db)]
 
 
-def _deliver(db: sqlite_utils.Database, settings: SmtpSettings, row: dict,
+def _deliver(db: sqlite_utils.Database, settings: SmtpSettings, row: StoredDelivery,
              sleep: Callable[[float], None]) -> Delivery:
-    recipients = tuple(r.strip() for r in (row["recipients"] or "").split(",") if r.strip())
-    attempts, status = row["attempts"] or 0, "failed"
+    recipients, attempts, status = row.recipients, row.attempts, "failed"
     try:
-        msg = _message_of(row, settings.sender, recipients)
+        msg = _message_of(row, settings.sender)
     except PermanentFailure as exc:  # nothing left to send: stop retrying it on every run
-        _record(db, row["id"], attempts, str(exc), "abandoned")
-        return Delivery(row["id"], row["partner"], recipients, row["report_path"], "abandoned", attempts, str(exc))
+        record_delivery(db, row.id, attempts, str(exc), "abandoned")
+        return Delivery(row.id, row.partner, recipients, row.report_path, "abandoned", attempts, str(exc))
     error: str | None = None
     for attempt in range(1 + settings.retries):
         if attempt:
@@ -120,12 +116,12 @@ def _deliver(db: sqlite_utils.Database, settings: SmtpSettings, row: dict,
             error, permanent = str(exc), True
         except (OSError, smtplib.SMTPException) as exc:
             error = f"{settings.host}:{settings.port}: {_describe(exc)}"
-        _record(db, row["id"], attempts, error, status)
-        log.info("delivery %s to %s: attempt %d %s", row["id"], row["partner"], attempts,
+        record_delivery(db, row.id, attempts, error, status)
+        log.info("delivery %s to %s: attempt %d %s", row.id, row.partner, attempts,
                  "sent" if status == "sent" else f"failed ({error})")
         if status == "sent" or permanent:
             break
-    return Delivery(row["id"], row["partner"], recipients, row["report_path"], status, attempts, error)
+    return Delivery(row.id, row.partner, recipients, row.report_path, status, attempts, error)
 
 
 def send(settings: SmtpSettings, msg: EmailMessage, recipients: Sequence[str]) -> dict:
@@ -158,16 +154,16 @@ def send(settings: SmtpSettings, msg: EmailMessage, recipients: Sequence[str]) -
         return smtp.send_message(msg, from_addr=settings.sender, to_addrs=list(recipients))
 
 
-def _message_of(row: dict, sender: str, recipients: tuple[str, ...]) -> EmailMessage:
-    html_path = Path(row["report_path"])
+def _message_of(row: StoredDelivery, sender: str) -> EmailMessage:
+    html_path = Path(row.report_path)
     try:
         html = html_path.read_text(encoding="utf-8")
         text = html_path.with_suffix(".txt").read_text(encoding="utf-8")
     except OSError as exc:
         raise PermanentFailure(f"report {exc.filename} is no longer on disk ({exc.strerror}).") from None
-    if not recipients:
-        raise PermanentFailure(f"delivery {row['id']} has no recipient.")
-    return build_message(row["subject"] or "AutoVerify health report", text, html, sender, recipients, row["partner"])
+    if not row.recipients:
+        raise PermanentFailure(f"delivery {row.id} has no recipient.")
+    return build_message(row.subject or "AutoVerify health report", text, html, sender, row.recipients, row.partner)
 
 
 def _describe(exc: BaseException) -> str:
@@ -177,8 +173,3 @@ def _describe(exc: BaseException) -> str:
         return "connection refused (is the SMTP server up?)"
     return f"{exc.__class__.__name__}: {exc}"
 
-
-def _record(db: sqlite_utils.Database, delivery_id: int, attempts: int, error: str | None, status: str) -> None:
-    with transaction(db):
-        db["deliveries"].update(delivery_id, {"attempts": attempts, "last_error": error, "status": status,
-                                              "sent_at": now() if status == "sent" else None})

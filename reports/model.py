@@ -7,15 +7,16 @@ thing and the templates only lay it out. Raw values stay raw; formatting is in r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import sqlite_utils
 
-from autoverify.models import severity_rank
-from reports.changes import changes, previous_report, verified_mark
+from autoverify.models import Finding, Volume, severity_rank
+from autoverify.store import queries
+from autoverify.store.queries import StoredSnapshot, StoredSystem
+from reports.changes import changes, previous_report
 
 STATUS_RANK = {"healthy": 0, "unchecked": 1, "pending": 1, "warning": 2, "failed": 3}
 
@@ -200,9 +201,8 @@ def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30,
     """
     now = now or datetime.now(UTC)
     since = (now - timedelta(days=window_days)).isoformat()
-    systems = [r for r in db.query("select * from systems order by cluster, name")
-               if partner is None or partner.covers(r["name"], r["cluster"])]
-    names = [s["name"] for s in systems]
+    systems = [s for s in queries.systems(db) if partner is None or partner.covers(s.name, s.cluster)]
+    names = [s.name for s in systems]
     views = tuple(_system_view(db, s, since, now.date(), window_days, table_rows) for s in systems)
     clusters = tuple(_cluster_view(db, c, names, whole=partner is None or c in partner.clusters)
                      for c in _clusters_of(systems, partner))
@@ -216,12 +216,12 @@ def build_model(db: sqlite_utils.Database, *, title: str, window_days: int = 30,
         system_status=_count(v.status for v in views),
         at_risk=_at_risk(views, clusters),
         changes=changes(db, previous, views, clusters, names),
-        since=previous["started_at"] if previous else None)
+        since=previous.started_at if previous else None)
     return ReportModel(title=title, partner=partner.name if partner else None,
                        generated_at=now.replace(microsecond=0).isoformat(), window_days=window_days,
                        summary=summary, clusters=clusters, systems=views,
                        unverified=tuple(u for v in views for u in _unverified(db, v)),
-                       verified_mark=verified_mark(db, names))
+                       verified_mark=queries.verified_mark(db, names))
 
 
 def _count(statuses: Iterable[str]) -> dict[str, int]:
@@ -231,36 +231,32 @@ def _count(statuses: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def _finding(row: dict) -> FindingView:
-    return FindingView(severity=row["severity"] or "warning", check=row["check_id"] or "", message=row["message"] or "",
-                       node=row["node"], volume=row["volume"], snapshot_id=row["snapshot_id"], remedy=row["remedy"],
-                       path=row["path"], record=row["record"])
+def _finding(f: Finding) -> FindingView:
+    return FindingView(severity=f.severity, check=f.check, message=f.message, node=f.node, volume=f.volume,
+                       snapshot_id=f.snapshot_id, remedy=f.remedy, path=f.path, record=f.record)
 
 
 def _sorted(findings: Iterable[FindingView]) -> tuple[FindingView, ...]:
     return tuple(sorted(findings, key=lambda f: -severity_rank(f.severity)))
 
 
-def _system_view(db: sqlite_utils.Database, system: dict, since: str, today: date, days: int,
+def _system_view(db: sqlite_utils.Database, system: StoredSystem, since: str, today: date, days: int,
                  table_rows: int) -> SystemView:
-    name = system["name"]
-    rows = list(db.query("select * from snapshots where system = ? and taken_at >= ? order by taken_at desc, id desc",
-                         [name, since]))
-    findings: dict[str, list[FindingView]] = {}
-    for f in db.query("select f.* from findings f join snapshots s on s.id = f.snapshot_id "
-                      "where s.system = ? and s.taken_at >= ? and f.source != 'audit'", [name, since]):
-        findings.setdefault(f["snapshot_id"], []).append(_finding(f))
-    snapshots = tuple(SnapshotRow(id=r["id"], taken_at=r["taken_at"], kind=r["kind"] or "",
-                                  status=r["status"] or "pending", csvs=tuple(json.loads(r["csvs"] or "[]")),
-                                  findings=_sorted(findings.get(r["id"], ())))
+    name = system.name
+    rows = queries.snapshots_since(db, name, since)
+    findings: dict[str | None, list[FindingView]] = {}
+    for f in queries.snapshot_findings_since(db, name, since):
+        findings.setdefault(f.snapshot_id, []).append(_finding(f))
+    snapshots = tuple(SnapshotRow(id=r.id, taken_at=r.taken_at, kind=r.kind, status=r.status, csvs=r.csvs,
+                                  findings=_sorted(findings.get(r.id, ())))
                       for r in rows)
-    verified = [(r, s) for r, s in zip(rows, snapshots, strict=True) if r["verified_at"]]
+    verified = [(r, s) for r, s in zip(rows, snapshots, strict=True) if r.verified_at]
     latest_row, latest = verified[0] if verified else (None, None)
-    os_ = " ".join(x for x in ((latest_row or {}).get("os_product") or system.get("os_product") or "",
-                               f"(build {latest_row['os_build']})" if latest_row and latest_row["os_build"] else "") if x)
+    os_ = " ".join(x for x in ((latest_row.os_product if latest_row else None) or system.os_product or "",
+                               f"(build {latest_row.os_build})" if latest_row and latest_row.os_build else "") if x)
     status, why = _system_status(snapshots, latest)
     return SystemView(
-        name=name, cluster=system["cluster"], os=os_ or "unknown", status=status, why=why, latest=latest,
+        name=name, cluster=system.cluster, os=os_ or "unknown", status=status, why=why, latest=latest,
         volumes=_volumes(db, latest) if latest else (),
         csvs=_csvs(db, name, latest_row) if latest_row else (),
         snapshots=snapshots, history=_history(snapshots, today, days),
@@ -293,54 +289,50 @@ def _system_status(snapshots: tuple[SnapshotRow, ...], latest: SnapshotRow | Non
 
 def _volumes(db: sqlite_utils.Database, snap: SnapshotRow) -> tuple[VolumeView, ...]:
     out = []
-    for v in db.query("select * from volumes where snapshot_id = ? order by disk_index, partition_number", [snap.id]):
-        title = _title(v)
-        keys = _keys(v)
+    for sv in sorted(queries.volumes(db, [snap.id]), key=lambda x: (x.volume.disk_index, x.volume.partition_number)):
+        v, keys = sv.volume, _keys(sv.volume)
         out.append(VolumeView(
-            title=title, label=v["label"] or "", filesystem="CSVFS" if v["csv_id"] else (v["filesystem"] or "").upper(),
-            bootable=bool(v["bootable"]), guid=v["volume_guid"] or "", encrypted=bool(v["encrypted"]),
-            compressed=bool(v["compressed"]), csv_id=v["csv_id"], total=v["total_bytes"] or v["size"],
-            used=v["used_bytes"], free=v["free_bytes"], check_status=v["check_status"] or "skipped",
-            check_reason=v["check_reason"], findings=tuple(f for f in snap.findings if f.volume in keys)))
+            title=_title(v), label=v.label or "", filesystem="CSVFS" if v.csv_id else (v.filesystem or "").upper(),
+            bootable=v.bootable, guid=v.volume_guid or "", encrypted=v.encrypted, compressed=v.compressed,
+            csv_id=v.csv_id, total=v.total_bytes or v.size, used=v.used_bytes, free=v.free_bytes,
+            check_status=sv.check_status, check_reason=sv.check_reason,
+            findings=tuple(f for f in snap.findings if f.volume in keys)))
     return tuple(out)
 
 
-def _keys(v: dict) -> set[str]:
+def _keys(v: Volume) -> set[str]:
     """The names a finding may give this volume (the verify stage uses CSV name, label or Volume{guid})."""
     letters = _letters(v)
-    names = {v["device"], v["csv_name"], v["volume_guid"], v["label"], *letters, *(x.rstrip(":") for x in letters)}
-    if v["volume_guid"]:
-        names.add("Volume{" + v["volume_guid"] + "}")
-    return names - {None, ""}
+    names = {v.device, v.csv_name, v.volume_guid, v.label, *letters, *(x.rstrip(":") for x in letters)}
+    if v.volume_guid:
+        names.add("Volume{" + v.volume_guid + "}")
+    return {n for n in names if n}
 
 
-def _letters(v: dict) -> list[str]:
-    return [f"{x}:" for x in (v["drive_letters"] or "").split(",") if x]
+def _letters(v: Volume) -> list[str]:
+    return [f"{x}:" for x in v.drive_letters]
 
 
-def _title(v: dict) -> str:
+def _title(v: Volume) -> str:
     """A volume as the vendor heads it in the Volumes pane: 'L:, C:\\ClusterStorage\\Volume1\\ (CSV)'."""
-    paths = [p.rstrip("\\") + "\\" for p in json.loads(v["mount_paths"] or "[]")]
-    if v["csv_name"] and not paths:
-        paths = [f"C:\\ClusterStorage\\{v['csv_name']}\\"]
-    guid_path = "\\\\?\\Volume{" + v["volume_guid"] + "}\\" if v["volume_guid"] else ""
-    title = ", ".join(_letters(v) + paths) or guid_path or f"Disk {v['disk_index']} partition {v['partition_number']}"
-    return f"{title} (CSV)" if v["csv_id"] else title
+    paths = [p.rstrip("\\") + "\\" for p in v.mount_paths]
+    if v.csv_name and not paths:
+        paths = [f"C:\\ClusterStorage\\{v.csv_name}\\"]
+    guid_path = "\\\\?\\Volume{" + v.volume_guid + "}\\" if v.volume_guid else ""
+    title = ", ".join(_letters(v) + paths) or guid_path or f"Disk {v.disk_index} partition {v.partition_number}"
+    return f"{title} (CSV)" if v.csv_id else title
 
 
-def _csvs(db: sqlite_utils.Database, system: str, latest: dict) -> tuple[CsvView, ...]:
-    seen = {r["csv_id"]: r for r in db.query(
-        "select c.csv_id, max(s.taken_at) as last_online, max(c.last_backup) as last_backup from csv_volumes c "
-        "join snapshots s on s.id = c.snapshot_id where s.system = ? group by c.csv_id", [system])}
+def _csvs(db: sqlite_utils.Database, system: str, latest: StoredSnapshot) -> tuple[CsvView, ...]:
+    seen = queries.csv_seen(db, system)
     out = []
-    for c in db.query("select * from csv_volumes where snapshot_id = ? order by name", [latest["id"]]):
-        hist = seen.get(c["csv_id"], {})
+    for sc in sorted(queries.csv_volumes(db, latest.id), key=lambda x: x.csv.name):
+        c, hist = sc.csv, seen.get(sc.csv.csv_id)
         out.append(CsvView(
-            disk_name=c["disk_name"] or "", cluster=c["cluster"] or "", disk_id=c["disk_id"] or "",
-            status=c["status"] or "", last_online=hist.get("last_online"), last_attached=hist.get("last_backup"),
-            name=c["name"] or "", csv_id=c["csv_id"], offset=c["offset"] or 0,
-            partition_number=c["partition_number"] or 0, volume_name="\\\\?\\Volume{" + (c["volume_guid"] or "") + "}",
-            last_backup=hist.get("last_backup")))
+            disk_name=c.disk_name, cluster=sc.cluster, disk_id=c.disk_id, status=c.status,
+            last_online=hist.last_online if hist else None, last_attached=hist.last_backup if hist else None,
+            name=c.name, csv_id=c.csv_id, offset=c.offset, partition_number=c.partition_number,
+            volume_name=c.volume_name, last_backup=hist.last_backup if hist else None))
     return tuple(out)
 
 
@@ -356,8 +348,8 @@ def _history(snapshots: Iterable[SnapshotRow], today: date, days: int) -> tuple[
     return tuple(cells)
 
 
-def _clusters_of(systems: list[dict], partner: Partner | None) -> list[str]:
-    names = {s["cluster"] for s in systems if s["cluster"]}
+def _clusters_of(systems: list[StoredSystem], partner: Partner | None) -> list[str]:
+    names = {s.cluster for s in systems if s.cluster}
     if partner:
         names |= set(partner.clusters)
     return sorted(names)
@@ -365,11 +357,10 @@ def _clusters_of(systems: list[dict], partner: Partner | None) -> list[str]:
 
 def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str], whole: bool = True) -> ClusterView:
     """The latest letter audit of a cluster; a partner owning only some of its nodes sees only those."""
-    row = next(iter(db.query("select * from letter_audits where cluster = ? order by audited_at desc, id desc limit 1",
-                             [name])), None)
-    if row is None:
+    audit = queries.latest_letter_audit(db, name)
+    if audit is None:
         return ClusterView(name, tuple(sorted(s for s in systems)), None, ())
-    result = json.loads(row["result"] or "{}")
+    result = audit.result
     if "clusters" in result:  # the whole audit-letters JSON: pick this cluster
         result = next((c for c in result["clusters"] if c.get("name") == name), {})
     findings = _sorted(FindingView(severity=f.get("severity") or "warning", check=f.get("rule") or "",
@@ -384,7 +375,7 @@ def _cluster_view(db: sqlite_utils.Database, name: str, systems: list[str], whol
     plan = tuple(sorted(((result.get("remediation") or {}).get("letters") or {}).items()))
     seeding = tuple(Seeding(n, bool(s.get("ready")), tuple(s.get("missing") or ()), tuple(s.get("steps") or ()))
                     for n, s in sorted((result.get("seeding") or {}).items()) if n in nodes)
-    return ClusterView(name, nodes, row["audited_at"], findings, letters, plan, seeding)
+    return ClusterView(name, nodes, audit.audited_at, findings, letters, plan, seeding)
 
 
 def _unverified(db: sqlite_utils.Database, view: SystemView) -> list[Unverified]:
@@ -397,16 +388,16 @@ def _unverified(db: sqlite_utils.Database, view: SystemView) -> list[Unverified]
     findings = {s.id: s.findings for s in view.snapshots}
     volume_keys: dict[str, set[str]] = {}
     ids = list(findings)
-    for v in db.query(f"select * from volumes where snapshot_id in ({','.join('?' * len(ids))}) and check_status in "
-                      "('skipped', 'unchecked')", ids) if ids else ():
-        if "fat" in (v["filesystem"] or "") and not v["drive_letters"]:
+    for sv in queries.volumes(db, ids, unchecked_only=True):
+        v = sv.volume
+        if "fat" in (v.filesystem or "") and not v.drive_letters:
             continue
         keys = _keys(v)
-        volume_keys.setdefault(v["snapshot_id"], set()).update(keys)
-        said = next((f.message for f in findings[v["snapshot_id"]] if f.volume in keys), None)
-        reason = v["check_reason"] or said or ("BitLocker-encrypted" if v["encrypted"] else "not checked")
-        what = _title(v) + (f" ({v['label']})" if v["label"] else "")
-        rows.setdefault((what, reason), []).append(v["snapshot_id"])
+        volume_keys.setdefault(sv.snapshot_id, set()).update(keys)
+        said = next((f.message for f in findings[sv.snapshot_id] if f.volume in keys), None)
+        reason = sv.check_reason or said or ("BitLocker-encrypted" if v.encrypted else "not checked")
+        what = _title(v) + (f" ({v.label})" if v.label else "")
+        rows.setdefault((what, reason), []).append(sv.snapshot_id)
     for s in view.snapshots:
         if s.status == "pending":
             rows.setdefault(("snapshot", "not verified yet"), []).append(s.id)

@@ -143,5 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OPERATIONAL
 
 
+def audit_letters(argv: list[str] | None = None) -> int:
+    """The `audit-letters` console script: the same command as `autoverify audit-letters`."""
+    return main(["audit-letters", *(sys.argv[1:] if argv is None else argv)])
+
+
 if __name__ == "__main__":
     sys.exit(main())

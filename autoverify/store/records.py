@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import sqlite_utils
 
@@ -19,7 +20,7 @@ from autoverify.models import (
     attached_csv_names,
     severity_rank,
 )
-from autoverify.store.db import now, transaction
+from autoverify.store.connection import now, transaction
 
 
 def register_snapshots(db: sqlite_utils.Database, snapshots: Iterable[Snapshot]) -> int:
@@ -132,3 +133,49 @@ def _volume_row(sid: str, v: Volume, check: CheckResult | None, skip_reason: str
                 "check_reason": skip_reason, "mft_records": check.mft_records if check else None,
                 "check_seconds": check.seconds if check else None})
     return row
+
+
+@dataclass(frozen=True)
+class ClusterAuditRecord:
+    """What the store keeps of one cluster's letter audit: its findings and its JSON document."""
+
+    name: str
+    findings: tuple[Finding, ...]
+    result: dict[str, Any]
+
+
+def save_letter_audits(db: sqlite_utils.Database, audited_at: str, source: str,
+                       clusters: Sequence[ClusterAuditRecord], could_not_audit: bool) -> int:
+    """Record an audit as a run: one letter_audits row per cluster and its findings; return the run id.
+
+    One transaction (start_run/finish_run join it); the findings carry the audit time.
+    """
+    with transaction(db):
+        run_id = start_run(db, "audit")
+        for c in clusters:
+            db["letter_audits"].insert({"run_id": run_id, "cluster": c.name, "audited_at": audited_at,
+                                        "source": source, "compliant": int(not c.findings),
+                                        "findings": len(c.findings), "result": json.dumps(c.result)})
+            db["findings"].insert_all([{**finding_row(f, run_id, "audit", c.name), "created_at": audited_at}
+                                       for f in c.findings])
+        counts = {"clusters": len(clusters), "findings": sum(len(c.findings) for c in clusters)}
+        finish_run(db, run_id, "could-not-audit" if could_not_audit else "ok", counts)
+    return run_id
+
+
+def queue_delivery(db: sqlite_utils.Database, partner: str, recipients: Sequence[str], report_path: str,
+                   subject: str) -> int:
+    """Record a report to send as a 'pending' delivery; return its id."""
+    with transaction(db):
+        delivery_id: int = db["deliveries"].insert({
+            "partner": partner, "report_path": report_path, "recipients": ", ".join(recipients),
+            "subject": subject, "status": "pending", "attempts": 0, "created_at": now()}).last_pk
+        return delivery_id
+
+
+def record_delivery(db: sqlite_utils.Database, delivery_id: int, attempts: int, error: str | None,
+                    status: str) -> None:
+    """Record the outcome of the attempts at a delivery so far (sent_at when it was sent)."""
+    with transaction(db):
+        db["deliveries"].update(delivery_id, {"attempts": attempts, "last_error": error, "status": status,
+                                              "sent_at": now() if status == "sent" else None})

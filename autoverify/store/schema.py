@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from autoverify.store.connection import now, transaction
+
 
 def _initial(db: sqlite_utils.Database) -> None:
     db["systems"].create({"name": str, "cluster": str, "first_seen": str, "last_seen": str,
@@ -71,8 +73,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply the migrations not yet applied; return the schema version."""
-    from autoverify.store.db import now, transaction
-
     if "migrations" not in db.table_names():
         db["migrations"].create({"name": str, "applied_at": str}, pk="name")
     done = {row["name"] for row in db["migrations"].rows}
@@ -83,4 +83,5 @@ def migrate(db: sqlite_utils.Database) -> int:
             step(db)
             db["migrations"].insert({"name": name, "applied_at": now()})
             db.execute(f"PRAGMA user_version = {number}")
-    return db.execute("PRAGMA user_version").fetchone()[0]
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return version

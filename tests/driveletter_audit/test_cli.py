@@ -6,8 +6,9 @@ import json
 import sqlite3
 from pathlib import Path
 
+from autoverify.cli.main import audit_letters as main
 from driveletter_audit.audit import audit_clusters
-from driveletter_audit.cli import exit_code, main
+from driveletter_audit.cli import exit_code
 from tests.driveletter_audit.conftest import PASSWORD_ENV, USER_ENV
 from tests.driveletter_audit.lab_inventory import expected
 from tests.driveletter_audit.small import node
