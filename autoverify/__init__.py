@@ -6,3 +6,5 @@ The pipeline, one package per stage:
 """
 
 __version__ = "0.1.0"
+
+from autoverify import findings as _findings  # noqa: E402, F401 - installs the finding-id check on models.Finding

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from autoverify.models import Finding
+from autoverify.models import Finding, install_id_guard
 
 log = logging.getLogger(__name__)
 
@@ -252,6 +252,9 @@ def check_declared(finding_id: str) -> None:
     if finding_id not in _warned:
         _warned.add(finding_id)
         log.warning("finding id %r is not declared in autoverify/findings.py", finding_id)
+
+
+install_id_guard(check_declared)  # Finding.__post_init__ checks every id against KINDS
 
 
 def make(finding_id: str, message: str, *, severity: str | None = None, remedy: str | None = None,

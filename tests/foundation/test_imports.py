@@ -18,7 +18,7 @@ SCRIPTS = ("scheduler",)
 # A new top-level module or package of autoverify/ gets a line here (the test says which).
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"autoverify", "autoverify.errors", "autoverify.models", "autoverify.cron", "autoverify.findings"},
-    {"autoverify.config", "autoverify.locks", "autoverify.guestfs_session", "autoverify.registry",
+    {"autoverify.config", "autoverify.locks", "autoverify.guestfs_session", "autoverify.registry", "autoverify.agent_config",
      "autoverify.partitions", "autoverify.checks"},
     {"autoverify.discovery", "autoverify.readers", "autoverify.lab", "autoverify.store"},
     {"autoverify.inspection"},
