@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 SEVERITIES = ("info", "warning", "error", "critical")  # mildest first
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -200,4 +201,4 @@ class CheckResult:
     findings: tuple[Finding, ...] = ()
     mft_records: int = 0
     seconds: float = 0.0
-    stats: dict = field(default_factory=dict, compare=False, hash=False)
+    stats: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)

@@ -138,7 +138,7 @@ def build_inventory(node: str, cluster: str, source: str, os: OsInfo | None, ena
     for s in shared:
         owner.update({g: ("shared", s.name) for g in s.volume_guids})
     owner.update({c.volume_guid: ("csv", c.name) for c in csvs})
-    by_mbr = {(v.mbr_signature, v.offset): v for v in volumes if v.mbr_signature}
+    by_mbr: dict[tuple[str | None, int | None], Volume] = {(v.mbr_signature, v.offset): v for v in volumes if v.mbr_signature}
     uses: dict[str, LetterUse] = {}
 
     def use(letter: str, kind: str, name: str) -> None:

@@ -124,7 +124,7 @@ def _deliver(db: sqlite_utils.Database, settings: SmtpSettings, row: StoredDeliv
     return Delivery(row.id, row.partner, recipients, row.report_path, status, attempts, error)
 
 
-def send(settings: SmtpSettings, msg: EmailMessage, recipients: Sequence[str]) -> dict:
+def send(settings: SmtpSettings, msg: EmailMessage, recipients: Sequence[str]) -> dict[str, tuple[int, bytes]]:
     """One SMTP session: connect (implicit TLS / STARTTLS / plain), authenticate, send.
 
     Returns the recipients the server refused (when it accepted at least one).

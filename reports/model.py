@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlite_utils
 
@@ -171,14 +172,14 @@ class ReportModel:
     unverified: tuple[Unverified, ...]
     verified_mark: tuple[str | None, tuple[str, ...]] = (None, ())  # newest verified_at, ids verified then
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         """What the next report compares against (stored in the runs table)."""
         return {"partner": self.partner, "systems": {s.name: s.status for s in self.systems},
                 "audit": {c.name: len(c.findings) for c in self.clusters},
                 "verified_through": self.verified_mark[0], "verified_last": list(self.verified_mark[1])}
 
 
-def partners(cfg_partners: Iterable[dict]) -> list[Partner]:
+def partners(cfg_partners: Iterable[dict[str, Any]]) -> list[Partner]:
     return [Partner(p["name"], tuple(p["emails"]), tuple(p.get("clusters") or ()), tuple(p.get("systems") or ()))
             for p in cfg_partners]
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Literal
+from typing import Literal, cast
 
 import sqlite_utils
 
@@ -38,6 +38,11 @@ class TxConnection(sqlite3.Connection):
             super().commit()
 
 
+def table(db: sqlite_utils.Database, name: str) -> sqlite_utils.db.Table:
+    """`db[name]` typed as the table it is here (the schema has no views)."""
+    return cast(sqlite_utils.db.Table, db[name])
+
+
 def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
@@ -45,7 +50,7 @@ def now() -> str:
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """All writes inside commit together or not at all."""
-    conn: TxConnection = db.conn  # type: ignore[assignment]
+    conn = cast(TxConnection, db.conn)
     if conn.outer:
         yield db  # already inside one: join it
         return

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
 
@@ -20,7 +20,7 @@ from autoverify.models import (
     attached_csv_names,
     severity_rank,
 )
-from autoverify.store.connection import now, transaction
+from autoverify.store.connection import now, table, transaction
 
 
 def register_snapshots(db: sqlite_utils.Database, snapshots: Iterable[Snapshot]) -> int:
@@ -29,16 +29,16 @@ def register_snapshots(db: sqlite_utils.Database, snapshots: Iterable[Snapshot])
     with transaction(db):
         known = {r["id"] for r in db.query("select id from snapshots")}
         for snap in snapshots:
-            db["systems"].upsert({"name": snap.system, "cluster": snap.cluster, "last_seen": now()}, pk="name")
-            if db["systems"].get(snap.system).get("first_seen") is None:
-                db["systems"].update(snap.system, {"first_seen": now()})
+            table(db, "systems").upsert({"name": snap.system, "cluster": snap.cluster, "last_seen": now()}, pk="name")
+            if table(db, "systems").get(snap.system).get("first_seen") is None:
+                table(db, "systems").update(snap.system, {"first_seen": now()})
             if snap.id in known:
                 continue
             new += 1
-            db["snapshots"].insert({"id": snap.id, "system": snap.system, "cluster": snap.cluster,
+            table(db, "snapshots").insert({"id": snap.id, "system": snap.system, "cluster": snap.cluster,
                                     "taken_at": snap.taken_at, "kind": snap.kind, "path": snap.path,
                                     "discovered_at": now(), "status": "pending"})
-            db["disks"].insert_all([{"snapshot_id": snap.id, "idx": i, "path": d.path, "format": d.format,
+            table(db, "disks").insert_all([{"snapshot_id": snap.id, "idx": i, "path": d.path, "format": d.format,
                                      "size": d.size, "backing_chain": json.dumps(list(d.backing_chain))}
                                     for i, d in enumerate(snap.disks)])
     return new
@@ -52,13 +52,14 @@ def pending_snapshot_ids(db: sqlite_utils.Database) -> list[str]:
 
 def start_run(db: sqlite_utils.Database, kind: str) -> int:
     with transaction(db):
-        return db["runs"].insert({"kind": kind, "started_at": now(), "outcome": "running",
-                                  "pid": os.getpid()}).last_pk
+        run_id = cast(int, table(db, "runs").insert({"kind": kind, "started_at": now(), "outcome": "running",
+                                                     "pid": os.getpid()}).last_pk)
+        return run_id
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, outcome: str, counts: dict, message: str = "") -> None:
+def finish_run(db: sqlite_utils.Database, run_id: int, outcome: str, counts: dict[str, Any], message: str = "") -> None:
     with transaction(db):
-        db["runs"].update(run_id, {"ended_at": now(), "outcome": outcome,
+        table(db, "runs").update(run_id, {"ended_at": now(), "outcome": outcome,
                                    "counts": json.dumps(counts, sort_keys=True), "message": message})
 
 
@@ -70,7 +71,7 @@ def snapshot_status(findings: Iterable[Finding], checks: Iterable[CheckResult]) 
     return "failed" if worst >= 2 else "warning" if worst == 1 else "healthy"
 
 
-def finding_row(f: Finding, run_id: int | None, source: str, cluster: str | None = None) -> dict:
+def finding_row(f: Finding, run_id: int | None, source: str, cluster: str | None = None) -> dict[str, Any]:
     row = asdict(f)
     row["check_id"] = row.pop("check")
     return {**row, "run_id": run_id, "source": source, "cluster": cluster, "created_at": now()}
@@ -89,40 +90,40 @@ def save_verification(db: sqlite_utils.Database, run_id: int, snap: Snapshot, in
     status = snapshot_status(findings, checks.values())
     with transaction(db):
         sid = snap.id
-        for table in ("volumes", "mounted_devices", "cluster_disks", "csv_volumes"):
-            db[table].delete_where("snapshot_id = ?", [sid])
-        db["findings"].delete_where("snapshot_id = ? and source != 'audit'", [sid])
-        db["volumes"].insert_all([_volume_row(sid, v, checks.get(v.device), skipped.get(v.device))
+        for name in ("volumes", "mounted_devices", "cluster_disks", "csv_volumes"):
+            table(db, name).delete_where("snapshot_id = ?", [sid])
+        table(db, "findings").delete_where("snapshot_id = ? and source != 'audit'", [sid])
+        table(db, "volumes").insert_all([_volume_row(sid, v, checks.get(v.device), skipped.get(v.device))
                                   for v in insp.volumes])
-        db["mounted_devices"].insert_all([{"snapshot_id": sid, **asdict(m)} for m in insp.mounted_devices])
+        table(db, "mounted_devices").insert_all([{"snapshot_id": sid, **asdict(m)} for m in insp.mounted_devices])
         if insp.cluster:
             cl = insp.cluster
-            db["cluster_disks"].insert_all([
+            table(db, "cluster_disks").insert_all([
                 {"snapshot_id": sid, "resource_id": d.resource_id, "cluster": cl.name, "name": d.name,
                  "disk_id": d.disk_id, "disk_id_type": d.disk_id_type, "is_csv": int(d.is_csv),
                  "grp": d.group, "status": d.status, "letters": ",".join(d.letters)} for d in cl.disks])
-            db["csv_volumes"].insert_all([
+            table(db, "csv_volumes").insert_all([
                 {"snapshot_id": sid, "csv_id": c.csv_id, "cluster": cl.name, "name": c.name,
                  "disk_name": c.disk_name, "disk_id": c.disk_id, "offset": c.offset,
                  "partition_number": c.partition_number, "volume_guid": c.volume_guid, "status": c.status,
                  "label": c.label, "last_backup": snap.taken_at if c.status == ATTACHED else None}
                 for c in cl.csv_volumes])
-        db["findings"].insert_all([finding_row(f, run_id, "inspect" if f in insp.errors else "check",
+        table(db, "findings").insert_all([finding_row(f, run_id, "inspect" if f in insp.errors else "check",
                                                insp.cluster.name if insp.cluster else snap.cluster)
                                    for f in findings])
         os_ = insp.os
-        db["snapshots"].update(sid, {
+        table(db, "snapshots").update(sid, {
             "verified_at": now(), "run_id": run_id, "status": status, "csvs": json.dumps(attached_csv_names(insp.cluster)),
             "os_product": os_.product_name if os_ else None, "os_version": os_.version if os_ else None,
             "os_build": os_.build if os_ else None, "hostname": os_.hostname if os_ else None,
             "installation_type": os_.installation_type if os_ else None,
             "enable_csv": None if insp.enable_csv is None else int(insp.enable_csv), "seconds": insp.seconds})
         if os_:
-            db["systems"].update(snap.system, {"os_product": os_.product_name, "os_version": os_.version})
+            table(db, "systems").update(snap.system, {"os_product": os_.product_name, "os_version": os_.version})
     return status
 
 
-def _volume_row(sid: str, v: Volume, check: CheckResult | None, skip_reason: str | None) -> dict:
+def _volume_row(sid: str, v: Volume, check: CheckResult | None, skip_reason: str | None) -> dict[str, Any]:
     row = asdict(v)
     row["drive_letters"] = ",".join(v.drive_letters)
     row["mount_paths"] = json.dumps(list(v.mount_paths))
@@ -153,10 +154,10 @@ def save_letter_audits(db: sqlite_utils.Database, audited_at: str, source: str,
     with transaction(db):
         run_id = start_run(db, "audit")
         for c in clusters:
-            db["letter_audits"].insert({"run_id": run_id, "cluster": c.name, "audited_at": audited_at,
+            table(db, "letter_audits").insert({"run_id": run_id, "cluster": c.name, "audited_at": audited_at,
                                         "source": source, "compliant": int(not c.findings),
                                         "findings": len(c.findings), "result": json.dumps(c.result)})
-            db["findings"].insert_all([{**finding_row(f, run_id, "audit", c.name), "created_at": audited_at}
+            table(db, "findings").insert_all([{**finding_row(f, run_id, "audit", c.name), "created_at": audited_at}
                                        for f in c.findings])
         counts = {"clusters": len(clusters), "findings": sum(len(c.findings) for c in clusters)}
         finish_run(db, run_id, "could-not-audit" if could_not_audit else "ok", counts)
@@ -167,9 +168,9 @@ def queue_delivery(db: sqlite_utils.Database, partner: str, recipients: Sequence
                    subject: str) -> int:
     """Record a report to send as a 'pending' delivery; return its id."""
     with transaction(db):
-        delivery_id: int = db["deliveries"].insert({
+        delivery_id = cast(int, table(db, "deliveries").insert({
             "partner": partner, "report_path": report_path, "recipients": ", ".join(recipients),
-            "subject": subject, "status": "pending", "attempts": 0, "created_at": now()}).last_pk
+            "subject": subject, "status": "pending", "attempts": 0, "created_at": now()}).last_pk)
         return delivery_id
 
 
@@ -177,5 +178,5 @@ def record_delivery(db: sqlite_utils.Database, delivery_id: int, attempts: int, 
                     status: str) -> None:
     """Record the outcome of the attempts at a delivery so far (sent_at when it was sent)."""
     with transaction(db):
-        db["deliveries"].update(delivery_id, {"attempts": attempts, "last_error": error, "status": status,
+        table(db, "deliveries").update(delivery_id, {"attempts": attempts, "last_error": error, "status": status,
                                               "sent_at": now() if status == "sent" else None})
