@@ -30,11 +30,11 @@ class Volume:
                 if rec is None:
                     continue
                 h, attrs = rec
-                if h.flags & 1 and not h.base_ref:
+                if h.flags & 1:  # a name in an extent record belongs to its base record
                     for a in attrs:
                         fn = records.file_name(a.value) if a.type == 0x30 else None
                         if fn:
-                            self.names[(fn.parent, fn.name)] = rn
+                            self.names[(fn.parent, fn.name)] = h.base_ref & records.REF_MASK or rn
 
     def record_offset(self, rn: int) -> int:
         rs, cs = self.geo.record_size, self.geo.cluster_size

@@ -151,6 +151,59 @@ def diverse_finish(mnt: Path) -> None:
 DIVERSE = VolumeSpec("diverse", 200, empty_tree, None, diverse_finish)
 
 
+def realistic_finish(mnt: Path) -> None:
+    """The shapes of a file server that ntfs-3g splits over extent records: with the free space cut into
+    one-cluster holes (and $MFT grown beforehand), a large file, a compressed file and a 15,000-entry
+    directory (then a third of it deleted) get runlists too long for one record, so their attribute
+    lists (non-resident ones too) carry the rest in extent records; plus sparse files, hard links,
+    symlinks, named streams and a found.000 of recovered files."""
+    rng = random.Random(12)
+    fill, pre = mnt / "fill", mnt / "pre"
+    fill.mkdir()
+    pre.mkdir()
+    for i in range(6000):
+        (fill / f"f{i:05d}").write_bytes(b"f" * 4096)
+    for i in range(16000):  # grow $MFT now, so later files reuse its records instead of taking holes
+        (pre / f"p{i:05d}").write_bytes(b"")
+    shutil.rmtree(pre)
+    comp = mnt / "comp"
+    comp.mkdir()
+    os.setxattr(comp, "system.ntfs_attrib_be", (0x800).to_bytes(4, "big"))  # FILE_ATTRIBUTE_COMPRESSED
+    (comp / "mixed.txt").write_bytes(b"".join(rng.randbytes(2000) + b"z" * 6000 for _ in range(1100)))
+    st = os.statvfs(mnt)
+    with open(mnt / "ballast", "wb") as fh:
+        fh.write(b"\0" * max(0, st.f_bavail * st.f_bsize - (64 << 10)))
+    for i in range(0, 6000, 2):
+        (fill / f"f{i:05d}").unlink()
+    (mnt / "large.bin").write_bytes(rng.randbytes(2 << 20))
+    big = mnt / "big"
+    big.mkdir()
+    for i in range(15000):
+        (big / f"entry_{i:05d}_with_a_rather_long_file_name.txt").write_bytes(b"" if i % 5 else b"%d" % i)
+    (mnt / "ballast").unlink()
+    for i in range(0, 15000, 3):
+        (big / f"entry_{i:05d}_with_a_rather_long_file_name.txt").unlink()
+    with open(mnt / "sparse.bin", "wb") as fh:
+        fh.truncate(40 << 20)
+        for block in (3, 90, 400):
+            fh.seek(block << 16)
+            fh.write(rng.randbytes(1 << 16))
+    found = mnt / "found.000"
+    found.mkdir()
+    for i in range(3):
+        (found / f"file{i:04d}.chk").write_bytes(rng.randbytes(9000))
+    (mnt / "t.txt").write_bytes(b"target\n")
+    for i in range(20):
+        os.link(mnt / "t.txt", mnt / f"link_{i}.txt")
+    os.symlink("t.txt", mnt / "sym")
+    (mnt / "ads.txt").write_bytes(b"data\n")
+    for i in range(40):
+        os.setxattr(mnt / "ads.txt", f"user.stream_{i}", rng.randbytes(3000))
+
+
+REALISTIC = VolumeSpec("realistic", 128, empty_tree, None, realistic_finish)
+
+
 def geometry_tree(out: Path) -> None:
     """1,500 small files in one directory plus a non-resident file: indexes and runs at any geometry."""
     with tarfile.open(out, "w") as tar:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from autoverify.checks.ntfs import records
+from autoverify.checks.ntfs import records, streams
 from autoverify.checks.ntfs.boot import Geometry
 from autoverify.checks.ntfs.scan import Rec
 
@@ -40,6 +40,7 @@ def check_files(recs: dict[int, Rec], geo: Geometry, read_attr: ReadAttr, report
                 listed.add(ext)
                 types |= recs[ext].types
                 names += recs[ext].names
+            r.types = types  # the file's attribute types, wherever its attribute list puts them
         need = T_SI | T_FN | (T_IR if r.is_dir else T_DATA)
         if types & need != need or types & T_IA and not types & T_BM or rn < 16:  # else nothing is missing
             _required(rn, r, types, report)
@@ -90,32 +91,9 @@ def _check_list(rn: int, r: Rec, recs: dict[int, Rec], geo: Geometry, read_attr:
         if a.type != 0x20 and (a.type, a.instance) not in listed_here:
             report("ntfs.attrlist", f"file record {rn}: {records.ATTR_NAMES.get(a.type, hex(a.type))} is "
                    "missing from the record's own $ATTRIBUTE_LIST", rn)
-    _vcn_coverage(rn, [a for x in [rn, *sorted(good)] for a in (recs[x].attrs or ()) if not a.resident], geo,
-                  report)
+    streams.check_streams(rn, [a for x in [rn, *sorted(good)] for a in (recs[x].attrs or ())], geo.cluster_size,
+                          True, report)
     return good
-
-
-def _vcn_coverage(rn: int, attrs: list[records.Attr], geo: Geometry, report: Report) -> None:
-    """Extents of each non-resident attribute follow each other and cover its allocated size."""
-    groups: dict[tuple[int, str], list[records.Attr]] = {}
-    for a in attrs:
-        groups.setdefault((a.type, a.name), []).append(a)
-    for (atype, name), parts in groups.items():
-        parts.sort(key=lambda a: a.lowest_vcn)
-        tname = records.ATTR_NAMES.get(atype, hex(atype)) + (":" + name if name else "")
-        if parts[0].lowest_vcn != 0:
-            report("ntfs.attrlist", f"file record {rn}: the first part of {tname} is missing", rn)
-            continue
-        nxt = 0
-        for p in parts:
-            if p.lowest_vcn != nxt:
-                report("ntfs.attrlist", f"file record {rn}: {tname} has a gap or overlap at VCN {nxt}", rn)
-                break
-            nxt = p.highest_vcn + 1
-        else:
-            if nxt * geo.cluster_size != parts[0].alloc:
-                report("ntfs.runlist", f"file record {rn}: {tname} extents cover {nxt} clusters but its allocated "
-                       f"size is {parts[0].alloc} bytes", rn)
 
 
 def _required(rn: int, r: Rec, types: int, report: Report) -> None:

@@ -193,10 +193,9 @@ def walk_attributes(rec: bytes, h: Header, cluster_size: int) -> tuple[list[Attr
             elif not err and runs and runs[-1][0] + runs[-1][2] - 1 != high:
                 probs.append(("ntfs.runlist", f"{tname} attribute: runs end at VCN "
                               f"{runs[-1][0] + runs[-1][2] - 1} but the header says {high}"))
-            if low == 0:
-                if not (0 <= init <= size <= alloc) or alloc % cluster_size:
-                    probs.append(("ntfs.attribute", f"{tname} attribute sizes are inconsistent (allocated "
-                                  f"{alloc}, data {size}, initialized {init})"))
+            if low == 0 and min(alloc, size, init) < 0:
+                probs.append(("ntfs.attr-size", f"{tname} attribute has a negative size (allocated {alloc}, "
+                              f"data {size}, initialized {init})"))
             attrs.append(Attr(atype, name, aflags, inst, pos, False, b"", low, high, alloc, size, init, runs))
         pos += alen
     return attrs, probs

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autoverify.checks.ntfs import fastpath, mft, records
+from autoverify.checks.ntfs import fastpath, mft, records, streams
 from autoverify.checks.ntfs.boot import Geometry
 from autoverify.checks.ntfs.clusters import RunTable
 
@@ -57,12 +57,17 @@ def scan_record(rn: int, rec: bytes, geo: Geometry, runs: RunTable, report: Repo
         report(check, f"file record {rn}: {p}", rn)
     r.broken = bool(aprobs)
     _attribute_rules(rn, attrs, h.next_instance, geo, runs, report)
+    if not r.base and not any(a.type == 0x20 for a in attrs):  # else judged with its other pieces (files.py)
+        streams.check_streams(rn, attrs, geo.cluster_size, False, report)
     for a in attrs:
         r.types |= 1 << (a.type >> 4)
         if a.type == 0x30 and a.resident:
             fn = records.file_name(a.value)
             if fn is None:
-                report("ntfs.attribute", f"file record {rn}: a $FILE_NAME value cannot be decoded", rn)
+                ns = a.value[65] if len(a.value) > 65 else 0
+                report(*(("ntfs.file-name", f"file record {rn}: a $FILE_NAME has the invalid namespace {ns} "
+                          "(0 POSIX, 1 Win32, 2 DOS, 3 Win32 and DOS)") if ns > 3 else
+                         ("ntfs.attribute", f"file record {rn}: a $FILE_NAME value cannot be decoded")), rn)
             else:
                 r.names.append(fn)
         elif a.type == 0x20:
@@ -76,20 +81,19 @@ def scan_record(rn: int, rec: bytes, geo: Geometry, runs: RunTable, report: Repo
 
 def _attribute_rules(rn: int, attrs: list[records.Attr], next_instance: int, geo: Geometry, runs: RunTable,
                      report: Report) -> None:
-    """Order, duplicates, residency, instance numbers, VCN coverage and run bounds of one record's attributes."""
+    """Order, duplicates, residency, instance numbers and run bounds of one record's attributes."""
     seen_keys, instances, last_type = set(), set(), 0
-    has_list = any(a.type == 0x20 for a in attrs)
     for a in attrs:
         if a.type < last_type:
-            report("ntfs.attribute", f"file record {rn}: {_tname(a)} comes after a higher attribute type "
+            report("ntfs.attribute", f"file record {rn}: {streams.tname(a)} comes after a higher attribute type "
                    "(attributes out of order)", rn)
         last_type = a.type
         key = (a.type, a.name, a.lowest_vcn) if a.type != 0x30 else (a.type, a.value)
         if key in seen_keys:
-            report("ntfs.attribute", f"file record {rn}: {_tname(a)} appears twice", rn)
+            report("ntfs.attribute", f"file record {rn}: {streams.tname(a)} appears twice", rn)
         seen_keys.add(key)
         if a.instance in instances or a.instance >= next_instance:
-            report("ntfs.attribute", f"file record {rn}: {_tname(a)} has instance number {a.instance}, duplicate "
+            report("ntfs.attribute", f"file record {rn}: {streams.tname(a)} has instance number {a.instance}, duplicate "
                    f"or not below the record's next instance {next_instance}", rn)
         instances.add(a.instance)
         if a.resident:
@@ -97,18 +101,8 @@ def _attribute_rules(rn: int, attrs: list[records.Attr], next_instance: int, geo
                 report("ntfs.attribute", f"file record {rn}: $INDEX_ALLOCATION must be non-resident but is not", rn)
             continue
         if a.type in MUST_BE_RESIDENT:
-            report("ntfs.attribute", f"file record {rn}: {_tname(a)} must be resident but is not", rn)
-        if a.lowest_vcn and not has_list:
-            report("ntfs.runlist", f"file record {rn}: {_tname(a)} starts at VCN {a.lowest_vcn} but the file has "
-                   "no attribute list holding its first part", rn)
-        if a.lowest_vcn == 0 and not has_list and (a.highest_vcn + 1) * geo.cluster_size != a.alloc:
-            report("ntfs.runlist", f"file record {rn}: {_tname(a)} runs cover {a.highest_vcn + 1} clusters but "
-                   f"its allocated size is {a.alloc} bytes", rn)
-        add_runs(rn, _tname(a), a.runs, geo, runs, report)
-
-
-def _tname(a: records.Attr) -> str:
-    return records.ATTR_NAMES.get(a.type, f"type {a.type:#x}") + (f":{a.name}" if a.name else "")
+            report("ntfs.attribute", f"file record {rn}: {streams.tname(a)} must be resident but is not", rn)
+        add_runs(rn, streams.tname(a), a.runs, geo, runs, report)
 
 
 def add_runs(rn: int, tname: str, att_runs, geo: Geometry, runs: RunTable, report: Report) -> None:
