@@ -110,10 +110,23 @@ KINDS: tuple[FindingKind, ...] = (
                 "partial write)."),
     FindingKind("ntfs.attribute", "error", "ntfs", "File record attribute damaged", _CHKDSK_FIX,
                 "The attribute walk: lengths, alignment, bounds, end marker, resident value bounds, order, "
-                "duplicates, non-resident sizes consistent (initialized <= data <= allocated)."),
+                "duplicates, instance numbers, residency."),
     FindingKind("ntfs.runlist", "error", "ntfs", "File data runs damaged", _CHKDSK_FIX,
-                "Mapping pairs decode, every run lies inside the volume, and the runs cover exactly the VCNs the "
-                "attribute header (and allocated size) claims."),
+                "Mapping pairs decode (no zero or negative length, no header byte whose size nibbles run past the "
+                "attribute, no negative LCN), every run lies inside the volume, the runs end at the header's "
+                "highest VCN, and a piece starting above VCN 0 belongs to a file with an attribute list."),
+    FindingKind("ntfs.attr-size", "error", "ntfs", "Attribute sizes inconsistent", _CHKDSK_FIX,
+                "Sizes of a non-resident attribute, judged on its first piece once the file's pieces are gathered "
+                "through its attribute list: initialized <= data <= allocated, allocated a multiple of the "
+                "cluster size and equal to the clusters the runlist (all pieces) maps; $MFT included."),
+    FindingKind("ntfs.sparse", "error", "ntfs", "Holes in a stream that is not sparse", _CHKDSK_FIX,
+                "A non-resident stream whose runlist has holes carries the sparse or compressed flag (a cleared "
+                "sparse flag makes readers take holes for damage); $BadClus:$Bad excepted."),
+    FindingKind("ntfs.file-name", "error", "ntfs", "Invalid $FILE_NAME", _CHKDSK_FIX,
+                "$FILE_NAME values: the namespace is 0-3 (POSIX, Win32, DOS, Win32+DOS)."),
+    FindingKind("ntfs.collation", "error", "ntfs", "Directory entries out of order", _CHKDSK_FIX,
+                "$I30 index entries of each node are in NTFS file name collation order (names upper-cased "
+                "through the volume's $UpCase, then case-sensitive): else lookups miss files."),
     FindingKind("ntfs.attrlist", "error", "ntfs", "$ATTRIBUTE_LIST inconsistent", _CHKDSK_FIX,
                 "$ATTRIBUTE_LIST entries point to in-use extent records whose base reference points back and that "
                 "hold the listed attribute; no extent record is orphaned."),
@@ -154,8 +167,11 @@ KINDS: tuple[FindingKind, ...] = (
     FindingKind("ntfs.logfile", "warning", "ntfs", "Volume not cleanly unmounted",
                 "Usually harmless in a crash-consistent snapshot (Windows replays the log at mount). If it "
                 "repeats on every snapshot, check that VSS snapshots succeed on the node.",
-                "The $LogFile restart area: not cleanly unmounted (a crash-consistent snapshot), or a damaged "
-                "restart page; a warning, not corruption."),
+                "The $LogFile restart area: not cleanly unmounted (a crash-consistent snapshot); a warning, not "
+                "corruption."),
+    FindingKind("ntfs.logfile-damaged", "error", "ntfs", "$LogFile restart page damaged", _CHKDSK_FIX,
+                "Each $LogFile restart page is a valid RSTR/CHKD page (signature, page size, update sequence, "
+                "restart area offset) or emptied to 0xFF: else Windows can neither replay nor reset the log."),
     FindingKind("ntfs.internal", "error", "ntfs", "Check incomplete (unexpected structure)",
                 "The verdict is incomplete: run chkdsk /scan on the node for this volume, and report the finding "
                 "(with the image) to the AutoVerify maintainers.",
@@ -176,7 +192,12 @@ KINDS: tuple[FindingKind, ...] = (
                 "Give the CSV the same drive letter on every node so the vendor's verification checks it too "
                 "(see audit-letters).",
                 "A CSV with no drive letter is skipped by the vendor's verification; AutoVerify checked it "
-                "(verify.check_unlettered_csvs)."),
+                "(verify.check_unlettered)."),
+    FindingKind("verify.unlettered-checked", "info", "verify", "Volume without a drive letter checked",
+                "None needed; give it a letter if the vendor's verification should cover it.",
+                "An NTFS volume with no drive letter (a data volume, a mount-point-only volume, a volume of a "
+                "snapshot without Windows) is skipped by the vendor's verification; AutoVerify checked it "
+                "(verify.check_unlettered)."),
     # --- drive-letter audit (ids are audit-letters --json "rule" values: keep them stable) ---------------------
     FindingKind("csv-no-letter", "warning", "audit", "CSV has no drive letter",
                 "Give the CSV the same drive letter on every node (see the remediation plan).",

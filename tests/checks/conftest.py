@@ -56,3 +56,11 @@ def diverse_image() -> Path:
     from checks.ntfs_volumes import DIVERSE, build_on_host
 
     return build_on_host(DIVERSE, CACHE)
+
+
+@pytest.fixture(scope="session")
+def realistic_image() -> Path:
+    """Files and directories spread over extent records by non-resident attribute lists (host ntfs-3g)."""
+    from checks.ntfs_volumes import REALISTIC, build_on_host
+
+    return build_on_host(REALISTIC, CACHE)

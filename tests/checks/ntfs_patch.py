@@ -125,3 +125,34 @@ def sparse_sha256(path) -> str:
     finally:
         os.close(fd)
     return h.hexdigest()
+
+
+def rewrite_index_block(vol: Volume, ia: records.Attr, block: int, change) -> None:
+    """Apply `change(bytearray)` to index block `block` of a non-resident $INDEX_ALLOCATION as NTFS
+    reads it (fixups undone), then write it back with a valid update sequence."""
+    size, cs = vol.geo.index_size, vol.geo.cluster_size
+    byte = block * size
+    where = next(lcn * cs + byte - vcn * cs for vcn, lcn, n in ia.runs if lcn >= 0 and vcn * cs <= byte < (vcn + n) * cs)
+    buf = bytearray(vol.read(where, size))
+    assert buf[:4] == b"INDX" and records.apply_fixups(buf) is None
+    change(buf)
+    usa_ofs, usa_count = struct.unpack_from("<HH", buf, 4)
+    for i in range(usa_count - 1):
+        end = (i + 1) * 512 - 2
+        buf[usa_ofs + 2 + 2 * i:usa_ofs + 4 + 2 * i] = buf[end:end + 2]
+        buf[end:end + 2] = buf[usa_ofs:usa_ofs + 2]
+    vol.write(where, bytes(buf))
+
+
+def index_entries(buf: bytes, hdr: int = 0x18) -> list[tuple[int, int, str]]:
+    """(offset, length, name) of the entries of one fixed-up index node."""
+    eofs, ilen = struct.unpack_from("<II", buf, hdr)
+    out, pos = [], hdr + eofs
+    while pos < hdr + ilen:
+        elen, _klen, flags = struct.unpack_from("<HHH", buf, pos + 8)
+        if flags & 2:
+            break
+        nlen = buf[pos + 0x10 + 64]
+        out.append((pos, elen, buf[pos + 0x10 + 66:pos + 0x10 + 66 + 2 * nlen].decode("utf-16-le")))
+        pos += elen
+    return out

@@ -42,6 +42,7 @@ class Collector:
     def __init__(self) -> None:
         self.items: list[tuple[str, str, int | None]] = []
         self.counts: Counter[str] = Counter()
+        self.owners: dict[int, int] = {}  # extent record -> its base record (a finding names the file)
 
     def __call__(self, check: str, message: str, record: int | None = None) -> None:
         self.counts[check] += 1
@@ -51,7 +52,7 @@ class Collector:
     def findings(self, names: dict[int, list]) -> tuple[Finding, ...]:
         cache: dict[int, str | None] = {}
         out = [findings.make(c, m if c == "ntfs.bitlocker" else _sentence(m), record=r,
-                             path=namespace.path_of(r, names, cache) if r is not None else None)
+                             path=namespace.path_of(self.owners.get(r, r), names, cache) if r is not None else None)
                for c, m, r in self.items]
         for c, n in self.counts.items():
             if n > MAX_PER_CHECK:
@@ -133,6 +134,7 @@ def _check(reader, found: Collector, names: dict[int, list], stats: dict, fast: 
     stats["mft_records"] = len(recs)
     read_attr = _attr_reader(reader, geo)
     extents = files.check_files(recs, geo, read_attr, found)
+    found.owners.update((rn, r.base) for rn, r in recs.items() if r.base)
     for rn, r in recs.items():
         if not r.base and not r.broken:  # shared, not copied, when the record has no extents (read only)
             names[rn] = r.names + [n for e in extents[rn] for n in recs[e].names] if rn in extents else r.names
@@ -141,7 +143,9 @@ def _check(reader, found: Collector, names: dict[int, list], stats: dict, fast: 
     _mirror(reader, geo, head, sys_attrs.get(1, []), found)
     _mft_bitmap(reader, geo, layout, in_use, states, sys_attrs.get(0, []), found)
     _accounting(geo, table, sys_attrs.get(6, []), read_attr, found)
-    _indexes(geo, recs, extents, names, read_attr, found)
+    upcase = _first(sys_attrs.get(10, []), 0x80)
+    collate = indexes.collation(read_attr(upcase)) if upcase is not None else None
+    _indexes(geo, recs, extents, names, read_attr, found, collate)
     _volume_state(sys_attrs, read_attr, found)
     system.check_system_files(recs, names, sys_attrs, read_attr, found)
     return None
@@ -246,8 +250,8 @@ def _accounting(geo: Geometry, table: clusters.RunTable, bitmap_attrs: list[reco
 
 
 def _indexes(geo: Geometry, recs: dict[int, scan.Rec], extents: dict[int, list[int]], names: dict[int, list],
-             read_attr, found: Collector) -> None:
-    """D1 for every index of every file, then D2/D3 over the $I30 entries."""
+             read_attr, found: Collector, collate=None) -> None:
+    """D1 for every index of every file (and $I30 collation order), then D2/D3 over the $I30 entries."""
     entries: dict[int, list[indexes.Entry]] = {}
     broken: set[int] = set()
     for rn, r in recs.items():
@@ -262,9 +266,12 @@ def _indexes(geo: Geometry, recs: dict[int, scan.Rec], extents: dict[int, list[i
             ix = indexes.IndexInput(root.name, root.value,
                                     None if ia is None or ia.resident else read_attr(ia),
                                     0 if ia is None else ia.size, None if bm is None else read_attr(bm))
-            res = indexes.check_index(ix, geo.cluster_size, geo.index_size, root.name == "$I30")
+            i30 = root.name == "$I30"
+            res = indexes.check_index(ix, geo.cluster_size, geo.index_size, i30, collate if i30 else None)
             for p in res.problems:
                 found("ntfs.index", f"file record {rn}: {p}", rn)
+            for p in res.order:
+                found("ntfs.collation", f"file record {rn}: {p}", rn)
             if root.name == "$I30":
                 entries[rn] = res.entries
                 if res.problems:
@@ -287,6 +294,10 @@ def _volume_state(sys_attrs: dict[int, list[records.Attr]], read_attr, found: Co
     if log is None or log.resident:
         found("ntfs.required-attr", "$LogFile (record 2) has no non-resident $DATA attribute", 2)
         return
-    problem = volume.logfile_state(read_attr(log, 128 << 10))
-    if problem:
+    head = read_attr(log, 128 << 10)
+    damage = volume.logfile_damage(head)
+    problem = volume.logfile_state(head)
+    if damage:
+        found("ntfs.logfile-damaged", damage, 2)
+    elif problem:
         found("ntfs.logfile", problem, 2)

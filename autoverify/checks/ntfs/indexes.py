@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -33,6 +34,7 @@ class Entry(NamedTuple):
 class IndexResult:
     entries: list[Entry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    order: list[str] = field(default_factory=list)  # entries out of collation order (ntfs.collation)
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,12 @@ class IndexInput:
     bitmap: bytes | None  # $BITMAP value, None when absent
 
 
-def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filenames: bool) -> IndexResult:
-    """Check one index and collect its entries; problems are plain sentences naming the index."""
+def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filenames: bool,
+                collate: Callable[[str], bytes] | None = None) -> IndexResult:
+    """Check one index and collect its entries; problems are plain sentences naming the index.
+
+    `collate` maps a file name to its $I30 sort key (upper-cased through the volume's $UpCase); when
+    given, the entries of each node must be in strictly increasing order of it."""
     res = IndexResult()
     root = ix.root
     if len(root) < 32:
@@ -62,7 +68,7 @@ def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filename
                             f"{expected_block})")
         return res
     children: list[int] = []
-    _walk_node(root, 0x10, ix.name + " root", filenames, res, children)
+    _walk_node(root, 0x10, ix.name + " root", filenames, res, children, collate)
     if children and ix.alloc is None:
         res.problems.append(f"index {ix.name}: entries point to index blocks but there is no $INDEX_ALLOCATION")
         return res
@@ -101,7 +107,7 @@ def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filename
         if struct.unpack_from("<Q", buf, 0x10)[0] != vcn:
             res.problems.append(f"index {where}: the block says it is VCN {struct.unpack_from('<Q', buf, 0x10)[0]}")
             continue
-        _walk_node(buf, 0x18, where, filenames, res, children)
+        _walk_node(buf, 0x18, where, filenames, res, children, collate)
     if ix.bitmap is not None:
         for n in range(min(nblocks, len(ix.bitmap) * 8)):
             if ix.bitmap[n >> 3] >> (n & 7) & 1 and n not in seen:
@@ -110,7 +116,8 @@ def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filename
     return res
 
 
-def _walk_node(buf, hdr: int, where: str, filenames: bool, res: IndexResult, children: list[int]) -> None:
+def _walk_node(buf, hdr: int, where: str, filenames: bool, res: IndexResult, children: list[int],
+               collate: Callable[[str], bytes] | None = None) -> None:
     """Entries of one node (root or block): lengths, bounds, the last-entry marker, sub-node pointers."""
     if hdr + 16 > len(buf):
         res.problems.append(f"index {where}: node header is cut off")
@@ -123,6 +130,7 @@ def _walk_node(buf, hdr: int, where: str, filenames: bool, res: IndexResult, chi
         return
     pos = start
     entry, add = _ENTRY.unpack_from, res.entries.append  # bound once: this loop runs once per entry
+    prev: tuple[bytes, bytes] | None = None
     while True:
         if pos + 16 > end:
             res.problems.append(f"index {where}: entries end without a last-entry marker")
@@ -143,6 +151,12 @@ def _walk_node(buf, hdr: int, where: str, filenames: bool, res: IndexResult, chi
                 res.problems.append(f"index {where}: entry at byte {pos - hdr} has an undecodable file name")
             else:
                 add(_new(Entry, (ref & _MASK, ref >> 48, key)))
+                if collate is not None:
+                    cur = (collate(key.name), key.name.encode("utf-16-be"))  # then case-sensitive, as NTFS
+                    if prev is not None and cur <= prev:
+                        res.order.append(f"index {where}: entry {key.name!r} is not after the entry before it "
+                                         "in file name collation order (lookups would miss files)")
+                    prev = cur
         pos += elen
 
 
@@ -155,3 +169,16 @@ def _file_name_key(buf, at: int, klen: int) -> records.FileName | None:
         return None
     name = _utf16(buf[at + 66:at + 66 + 2 * nlen], "replace", True)[0]
     return _new(records.FileName, (parent & _MASK, parent >> 48, ns, name, flags, size))
+
+
+def collation(upcase: bytes) -> Callable[[str], bytes] | None:
+    """The $I30 sort key from a $UpCase table: names upper-cased unit by unit, as big-endian UTF-16 (so
+    bytes compare as the code units do); None when the table is too short to be the real one."""
+    if len(upcase) < 131072:
+        return None
+    units = struct.unpack("<65536H", upcase[:131072])
+    table = {c: u for c, u in enumerate(units) if c != u and not 0xD800 <= c <= 0xDFFF}
+
+    def key(name: str) -> bytes:
+        return name.translate(table).encode("utf-16-be", "surrogatepass")
+    return key

@@ -43,6 +43,23 @@ def logfile_state(head: bytes) -> str | None:
 _PAGE_SIZES = (4096, 8192, 16384, 32768, 65536)
 
 
+def logfile_damage(head: bytes) -> str | None:
+    """A sentence when one of the two restart pages is damaged (neither a valid RSTR/CHKD page nor
+    emptied to 0xFF as mkntfs and ntfs-3g leave it): Windows could not replay or reset the log."""
+    if len(head) < 8192:
+        return None
+    size = struct.unpack_from("<I", head, 0x10)[0]
+    second = size if head[:4] in (b"RSTR", b"CHKD") and size in _PAGE_SIZES else 4096
+    for offset in (0, second):
+        page = head[offset:offset + 4096]
+        if page.count(0xFF) == len(page):
+            continue
+        readable, problem = _restart_page(head, offset)
+        if not readable:
+            return problem
+    return None
+
+
 def _restart_page(head: bytes, offset: int) -> tuple[bool, str | None]:
     """(readable, problem) for the restart page at `offset`; problem None means clean."""
     if head[offset:offset + 4] not in (b"RSTR", b"CHKD"):
