@@ -128,8 +128,16 @@ def open_hive(path: str | os.PathLike) -> Hive:
     if not os.path.exists(path):
         raise HiveError(f"{path}: the registry hive does not exist.")
     _check_header(path)
+    class _Handle(hivex.Hivex):  # type: ignore[misc]
+        """hivex's __del__ closes `_o` even when opening failed and `_o` was never set: Python then
+        prints an 'Exception ignored' traceback after our one sentence."""
+
+        def __del__(self) -> None:
+            if hasattr(self, "_o"):
+                super().__del__()
+
     try:
-        handle = hivex.Hivex(path)
+        handle = _Handle(path)
         handle.root()
     except RuntimeError as exc:
         raise HiveError(f"{path}: the registry hive is corrupt ({exc}).") from None

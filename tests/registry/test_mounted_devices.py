@@ -118,3 +118,21 @@ def test_hive_that_is_not_system(tmp_path):
     p = hg.write_hive(tmp_path / "SOFTWARE", {"Microsoft": {}})
     with pytest.raises(HiveError, match="not a SYSTEM hive"):
         decode_mounted_devices(p)
+
+
+@pytest.mark.parametrize(("field", "at", "data"), [("first hbin signature", 0x1000, b"XXXX"),
+                                                    ("root key offset", 0x24, b"\xff\xff\xff\x7f")])
+def test_hive_hivex_cannot_open_is_one_line_on_stderr(tmp_path, field, at, data):
+    """A hive whose header is sound but that hivex refuses: only our sentence on stderr, exit 3 (python3-hivex's
+    own __del__ would add an 'Exception ignored ... no attribute _o' traceback)."""
+    import subprocess
+    import sys
+
+    good = hg.write_hive(tmp_path / "SYSTEM", {"Select": {"Current": hg.dword(1)}}).read_bytes()
+    bad = tmp_path / "BROKEN"
+    bad.write_bytes(good[:at] + data + good[at + len(data):])
+    run = subprocess.run([sys.executable, "-m", "autoverify", "letters", "--system-hive", str(bad)],
+                         capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 3, field
+    assert run.stderr == f"autoverify: {bad}: the registry hive is corrupt ({run.stderr.split('(', 1)[1]}"
+    assert run.stderr.count("\n") == 1 and "Exception ignored" not in run.stderr and "Traceback" not in run.stderr
