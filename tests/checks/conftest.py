@@ -9,13 +9,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from shared_paths import SHARED
-
 from checks.ntfs_patch import Volume
 from checks.ntfs_volumes import SMALL, build, copy_image
 
 CACHE = Path(os.environ.get("AUTOVERIFY_TEST_CACHE", "/var/tmp/autoverify-test-cache"))
-CORPUS = SHARED / "corpus" / "ntfs"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "ntfs"  # a copy of the reference corpus
 
 
 @pytest.fixture(scope="session")
