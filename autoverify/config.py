@@ -6,6 +6,7 @@ never values here: only the names of environment variables that hold them.
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 from autoverify.errors import ConfigError
 
+log = logging.getLogger(__name__)
 DEFAULT_PATHS = (Path("config.toml"), Path("/etc/autoverify/config.toml"))
 
 
@@ -42,7 +44,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "memsize": Key(int, 1024),  # MiB for the appliance
     },
     "verify": {
-        "check_unlettered_csvs": Key(bool, True),
+        "check_unlettered": Key(bool, True),  # also check NTFS volumes without a letter (the vendor skips them)
+        "check_unlettered_csvs": Key(bool, None),  # deprecated: read as check_unlettered when that is absent
         "reader": Key(str, "nbd", choices=("nbd", "appliance")),
         "max_snapshots": Key(int, 0),  # 0 = no limit per run
     },
@@ -146,8 +149,22 @@ def validate(raw: dict[str, Any], path: Path) -> dict[str, Any]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise ConfigError(f"{path}: '{section}' must be an array of tables ([[{section}]]).")
         out[section] = [_table(v, keys, f"{section}[{i}]", path, base) for i, v in enumerate(value)]
+    _deprecated(raw, out, path)
     _cross_checks(out, path)
     return out
+
+
+def _deprecated(raw: dict[str, Any], out: dict[str, Any], path: Path) -> None:
+    """verify.check_unlettered_csvs (before every unlettered volume was checked) still counts, with a warning."""
+    verify = out["verify"]
+    old = verify.pop("check_unlettered_csvs")
+    if old is None:
+        return
+    given = "check_unlettered" in raw.get("verify", {})
+    log.warning("%s: key 'verify.check_unlettered_csvs' is deprecated: use 'verify.check_unlettered'%s.", path,
+                " (which is also set, and wins)" if given else f" (read as check_unlettered = {str(old).lower()})")
+    if not given:
+        verify["check_unlettered"] = old
 
 
 def _table(value: dict, keys: dict[str, Key], where: str, path: Path, base: Path) -> dict[str, Any]:

@@ -234,7 +234,7 @@ def _verify_snapshot(cfg: Config, db: sqlite_utils.Database, run_id: int, snap: 
 
     None: abandoned without writing, because the stop request cut its inspection or reads.
     """
-    checks, skipped, extra = check_volumes(snap, insp, cfg["verify"]["check_unlettered_csvs"])
+    checks, skipped, extra = check_volumes(snap, insp, cfg["verify"]["check_unlettered"])
     if stop.is_set() and _cut_short(insp, checks):
         log.info("%s: abandoned without writing (the stop request cut its inspection or reads)", snap.id)
         return None
@@ -266,25 +266,25 @@ def volume_name(v: Volume) -> str:
     return v.csv_name or v.label or (f"Volume{{{v.volume_guid}}}" if v.volume_guid else v.device)
 
 
-def check_plan(v: Volume, check_unlettered_csvs: bool) -> str | None:
-    """None when the volume is to be checked, else why it is skipped."""
+def check_plan(v: Volume, check_unlettered: bool) -> str | None:
+    """None when the volume is to be checked, else why it is skipped: every NTFS volume is checked
+    (lettered, CSVs, mount-point-only and data volumes, those of a snapshot without Windows), the
+    unlettered ones unless verify.check_unlettered is off."""
     if v.filesystem != "ntfs":
         return f"not NTFS ({v.filesystem or 'no filesystem'})"
-    if v.drive_letters:
+    if v.drive_letters or check_unlettered:
         return None
-    if v.csv_id:
-        return None if check_unlettered_csvs else "a CSV without a drive letter (verify.check_unlettered_csvs is off)"
-    return "no drive letter (the vendor's verification skips it too)"
+    return "no drive letter (verify.check_unlettered is off; the vendor's verification skips it too)"
 
 
-def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool
+def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered: bool
                   ) -> tuple[dict[str, CheckResult], dict[str, str], list[Finding]]:
-    """Check every lettered NTFS volume (and unlettered CSVs); return checks, skips, extra findings."""
+    """Check every NTFS volume (see check_plan); return checks, skips, extra findings."""
     checks: dict[str, CheckResult] = {}
     skipped: dict[str, str] = {}
     extra: list[Finding] = []
     for v in insp.volumes:
-        reason = check_plan(v, check_unlettered_csvs)
+        reason = check_plan(v, check_unlettered)
         if reason:
             skipped[v.device] = reason
             continue
@@ -298,11 +298,16 @@ def check_volumes(snap: Snapshot, insp: Inspection, check_unlettered_csvs: bool
                 "offline.", **where),))
             continue
         if not v.drive_letters:
-            extra.append(findings.make("verify.unlettered-csv-checked",
-                                       f"{volume_name(v)} has no drive letter: the vendor's verification skips "
-                                       "it; AutoVerify checked it.", **where))
+            extra.append(_unlettered(v, where))
         checks[v.device] = _check_one(v, disk, where)
     return checks, skipped, extra
+
+
+def _unlettered(v: Volume, where: Where) -> Finding:
+    """The volume is reported apart: beyond what the vendor's verification covers."""
+    return findings.make("verify.unlettered-csv-checked" if v.csv_id else "verify.unlettered-checked",
+                         f"{volume_name(v)} has no drive letter: the vendor's verification skips it; AutoVerify "
+                         "checked it.", **where)
 
 
 def _check_one(v: Volume, disk: DiskImage | None, where: Where) -> CheckResult:

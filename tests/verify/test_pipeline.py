@@ -99,11 +99,21 @@ class Fakes:
         return CheckResult("clean", mft_records=64)
 
 
-def test_plan_checks_lettered_ntfs_and_unlettered_csvs_only():
+def test_plan_checks_every_ntfs_volume():
     plans = {v.device: check_plan(v, True) for v in VOLUMES}
-    assert plans["/dev/sda3"] is None and plans["/dev/sdb2"] is None and plans["/dev/sdb3"] is None
-    assert "not NTFS" in plans["/dev/sda1"] and "no drive letter" in plans["/dev/sda2"]
-    assert "check_unlettered_csvs" in check_plan(VOLUMES[3], False)
+    assert plans == {"/dev/sda1": "not NTFS (vfat)", "/dev/sda2": None, "/dev/sda3": None, "/dev/sdb2": None,
+                     "/dev/sdb3": None}
+    off = {v.device: check_plan(v, False) for v in VOLUMES}
+    assert off["/dev/sda3"] is None and off["/dev/sdb3"] is None
+    assert "verify.check_unlettered is off" in off["/dev/sda2"] and "verify.check_unlettered is off" in off["/dev/sdb2"]
+
+
+def test_old_config_key_still_read(tmp_path, caplog):
+    assert make_cfg(tmp_path)["verify"]["check_unlettered"] is True
+    cfg = make_cfg(tmp_path, check_unlettered_csvs=False)
+    assert cfg["verify"]["check_unlettered"] is False and "check_unlettered_csvs" not in cfg["verify"]
+    assert "'verify.check_unlettered_csvs' is deprecated: use 'verify.check_unlettered'" in caplog.text
+    assert make_cfg(tmp_path, check_unlettered_csvs=False, check_unlettered=True)["verify"]["check_unlettered"]
 
 
 def test_run_stores_checks_skips_and_findings(tmp_path, monkeypatch):
@@ -112,19 +122,21 @@ def test_run_stores_checks_skips_and_findings(tmp_path, monkeypatch):
     assert summary.outcome == "findings" and summary.verified == 3 and summary.left == 0
     assert summary.statuses == {"NODE2/2026-11-21T0100": "warning", "NODE1/2026-11-22T0100": "failed",
                                 "NODE2/2026-11-23T0100": "warning"}  # warning: the BitLocker volume
-    # C: and the unlettered CSV are read through open_reader at their own offsets; BitLocker is not read
-    assert sorted(fakes.reads)[:2] == [("/s/1/disk0.qcow2", CORRUPT_OFFSET), ("/s/1/disk1.qcow2", 135266304)]
-    assert len(fakes.reads) == 6
+    # C:, the unlettered recovery volume and CSV are read at their own offsets; BitLocker is not read
+    assert sorted(fakes.reads)[:3] == [("/s/1/disk0.qcow2", 2 << 20), ("/s/1/disk0.qcow2", CORRUPT_OFFSET),
+                                       ("/s/1/disk1.qcow2", 135266304)]
+    assert len(fakes.reads) == 9
     db = open_db(cfg["database"]["path"])
     rows = {r["device"]: r for r in db.query("select * from volumes where snapshot_id = 'NODE1/2026-11-22T0100'")}
     assert {d: r["check_status"] for d, r in rows.items()} == {
-        "/dev/sda1": "skipped", "/dev/sda2": "skipped", "/dev/sda3": "errors", "/dev/sdb2": "clean",
+        "/dev/sda1": "skipped", "/dev/sda2": "clean", "/dev/sda3": "errors", "/dev/sdb2": "clean",
         "/dev/sdb3": "unchecked"}
     findings = {(f["check_id"], f["severity"], f["volume"], f["disk"]) for f in
                 db.query("select * from findings where snapshot_id = 'NODE1/2026-11-22T0100'")}
     assert findings == {
         ("ntfs.mft-bitmap", "error", "C:", "/s/2/disk0.qcow2"),
         ("verify.unlettered-csv-checked", "info", "Volume2", "/s/2/disk1.qcow2"),
+        ("verify.unlettered-checked", "info", "/dev/sda2", "/s/2/disk0.qcow2"),
         ("ntfs.bitlocker", "warning", "E:", "/s/2/disk1.qcow2")}
     run = db["runs"].get(summary.run_id)
     assert run["kind"] == "verify" and run["outcome"] == "findings" and run["ended_at"]
