@@ -163,6 +163,21 @@ def indx_signature(vol):  # index block 1: "INDX" -> "INDY"
     return rn
 
 
+def index_block_size(vol):  # index block 2, INDX header +0x20: the node's allocated size one block too small
+    rn, ia = _big_index(vol)
+    at = _block_offset(vol, ia, 2) + 0x20
+    vol.write(at, struct.pack("<I", struct.unpack("<I", vol.read(at, 4))[0] - 8))
+    return rn
+
+
+def index_bitmap_short(vol):  # $BITMAP:$I30 header +0x30/+0x38: data and initialized size 1 byte (8 blocks)
+    rn = vol.lookup(BIG)
+    holder, bm = pieces(vol, rn, 0xB0, "$I30")[0]
+    set_field(vol, holder, bm, 0x30, 1)
+    set_field(vol, holder, bm, 0x38, 1)
+    return rn
+
+
 def _block_offset(vol: Volume, ia: records.Attr, block: int) -> int:
     cs, byte = vol.geo.cluster_size, block * vol.geo.index_size
     return next(lcn * cs + byte - vcn * cs for vcn, lcn, n in ia.runs if vcn * cs <= byte < (vcn + n) * cs)
@@ -200,6 +215,7 @@ CASES = [
     (nibbles_past_attribute, "ntfs.runlist"), (cross_link_extent, "ntfs.cross-link"),
     (free_in_bitmap_extent, "ntfs.bitmap"), (sparse_flag_cleared, "ntfs.sparse"),
     (index_seq_in_list_dir, "ntfs.dangling"), (index_bitmap_cleared, "ntfs.index"), (indx_signature, "ntfs.index"),
+    (index_block_size, "ntfs.index"), (index_bitmap_short, "ntfs.index"),
     (collation_swapped, "ntfs.collation"), (bad_namespace, "ntfs.file-name"), (logfile_restart, "ntfs.logfile-damaged"),
 ]
 PATHS = {LARGE: "\\large.bin", SMALL: "\\found.000\\file0000.chk"}

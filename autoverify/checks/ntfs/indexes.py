@@ -76,6 +76,9 @@ def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filename
         return res
     if ix.bitmap is None:
         res.problems.append(f"index {ix.name}: $INDEX_ALLOCATION has no $BITMAP attribute")
+    elif len(ix.bitmap) * 8 < ix.alloc_size // block:
+        res.problems.append(f"index {ix.name}: the index $BITMAP has {len(ix.bitmap) * 8} bits for "
+                            f"{ix.alloc_size // block} index blocks")
     unit = cluster_size if block >= cluster_size else 512
     nblocks = ix.alloc_size // block
     seen: set[int] = set()
@@ -103,6 +106,10 @@ def check_index(ix: IndexInput, cluster_size: int, expected_block: int, filename
         err = records.apply_fixups(buf)
         if err:
             res.problems.append(f"index {where}: {err}")
+            continue
+        if struct.unpack_from("<I", buf, 0x20)[0] + 0x18 != block:
+            res.problems.append(f"index {where}: the block's allocated size "
+                                f"{struct.unpack_from('<I', buf, 0x20)[0]} + 24 is not the index block size {block}")
             continue
         if struct.unpack_from("<Q", buf, 0x10)[0] != vcn:
             res.problems.append(f"index {where}: the block says it is VCN {struct.unpack_from('<Q', buf, 0x10)[0]}")
