@@ -10,7 +10,7 @@ run() { "$@"; rc=$?; if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then echo "demo: '$*' fa
 
 step "1/6 Build the sample cluster lab (3-node CSVNodes + LEGACY 2008 R2) into var/lab"
 run $AV lab build var/lab
-step "2/6 Verify every new snapshot: inspect offline, chkdsk-equivalent on lettered volumes and unlettered CSVs"
+step "2/6 Verify every new snapshot: inspect offline, chkdsk-equivalent on every NTFS volume (lettered, CSVs, unlettered)"
 run $AV --config config.toml verify
 step "3/6 Inspect one snapshot by hand (the newest of NODE1)"
 newest=$(ls -d var/lab/store/NODE1/*/ | sort | tail -1)
@@ -27,6 +27,17 @@ trap 'kill $sink 2>/dev/null' EXIT
 sleep 2
 run $AV --config config.toml report --send
 echo "demo: $(ls var/mail/new | wc -l) message(s) delivered to the local sink var/mail/new (one per partner and run)"
+step "Extra: a data disk without Windows (GPT, two NTFS partitions, no drive letters) is checked too"
+rm -rf var/datadisk && mkdir -p var/datadisk
+printf '[store]\nroot = "store"\n[database]\npath = "av.db"\n' > var/datadisk/config.toml
+.venv/bin/python tools/datadisk_store.py var/datadisk/store --corrupt >/dev/null || exit 1
+run $AV --config var/datadisk/config.toml verify
+.venv/bin/python - <<'PY'
+import sqlite3
+db = sqlite3.connect("var/datadisk/av.db")
+for row in db.execute("select check_id, severity, volume, path, message from findings order by id"):
+    print("demo: %-30s %-7s %-9s %s  %s" % tuple("" if x is None else x for x in row))
+PY
 step "Every finding id above, with what to do about it (the registry; also docs/findings.md)"
 run $AV findings --list
 echo

@@ -9,6 +9,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from checks.ntfs_patch import Volume
 from checks.ntfs_volumes import SMALL, build, copy_image
 

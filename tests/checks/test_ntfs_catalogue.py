@@ -25,3 +25,8 @@ def test_every_check_is_documented():
     for c in catalogue.CATALOGUE:
         assert c.severity in SEVERITIES
         assert len(c.doc) > 40 and c.doc.endswith("."), c.id
+
+
+def test_docs_list_every_check():
+    doc = (SOURCE.parents[2] / "docs" / "ntfs-checks.md").read_text()
+    assert all(f"| `{c.id}` | {c.severity} |" in doc for c in catalogue.CATALOGUE)

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from checks.ntfs_patch import sparse_sha256
 
 from autoverify.config import Config, validate
 from autoverify.store import open_db
 from autoverify.verify import run_verify
-from checks.ntfs_patch import sparse_sha256
 
 ROOT = Path(__file__).resolve().parents[2]
 
