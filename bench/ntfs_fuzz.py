@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from checks.ntfs_mutate import run_cases  # noqa: E402
-from shared_paths import SHARED  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "ntfs"
 
@@ -54,11 +53,7 @@ def bases(tmp: Path) -> list[tuple[str, Path, int]]:
     from checks.ntfs_volumes import DIVERSE, build_on_host
 
     out.append(("ntfs3g_diverse", build_on_host(DIVERSE, Path("/var/tmp/autoverify-test-cache")), 2))
-    windows = next((p for p in (DATA / "clean__formatted_on_windows.img.tar.xz",
-                                SHARED / "corpus" / "ntfs" / "clean__formatted_on_windows.img.tar.xz") if p.exists()),
-                   None)
-    if windows:
-        out.append(("formatted_on_windows", _extract(windows, tmp), 1))
+    out.append(("formatted_on_windows", _extract(DATA / "clean__formatted_on_windows.img.tar.xz", tmp), 1))
     return out
 
 
